@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Every Swift target that (transitively) imports a C module built from glibc headers gets the
+// same _GNU_SOURCE define, so Clang builds SwiftGlibc and our C modules identically
+// (see SWIFT-LIBFUSE-NOTES.md §1: defining it inside a module header breaks clean builds).
+let gnu: [CSetting] = [.define("_GNU_SOURCE")]
+let strict: [SwiftSetting] = [.unsafeFlags(["-warnings-as-errors"])]
+
+let package = Package(
+    name: "shiftoverlay",
+    products: [
+        .executable(name: "shiftoverlay", targets: ["shiftoverlay"]),
+        .executable(name: "shiftoverlay-bench", targets: ["shiftoverlay-bench"]),
+    ],
+    targets: [
+        // C headers only: libfuse3 (low-level API) and the Linux calls Swift's Glibc lacks.
+        .systemLibrary(name: "CFuse", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
+        .systemLibrary(name: "CLinux"),
+
+        // The contracts: errno, byte names/paths, stat, the Layer protocols. No I/O.
+        .target(name: "LayerAPI", swiftSettings: strict),
+        // The one place that calls the kernel for layer access.
+        .target(name: "Sys", dependencies: ["LayerAPI", "CLinux"], cSettings: gnu, swiftSettings: strict),
+        .target(name: "PosixLayer", dependencies: ["LayerAPI", "Sys"], cSettings: gnu, swiftSettings: strict),
+        .target(name: "MemoryLayer", dependencies: ["LayerAPI"], swiftSettings: strict),
+        // The overlay itself: lookup, copy-up, whiteouts, readdir merge, id mapping. Layer API only.
+        .target(name: "OverlayEngine", dependencies: ["LayerAPI"], swiftSettings: strict),
+        // libfuse3 low-level ops -> engine calls -> replies. No overlay decisions.
+        .target(name: "FuseAdapter", dependencies: ["CFuse", "OverlayEngine", "LayerAPI", "Sys"], cSettings: gnu,
+                swiftSettings: strict),
+        // Command line (fuse-overlayfs grammar), validation, mount plan.
+        .target(name: "ShiftCLI", dependencies: ["OverlayEngine", "PosixLayer", "FuseAdapter", "LayerAPI", "Sys"],
+                cSettings: gnu, swiftSettings: strict),
+        .executableTarget(name: "shiftoverlay", dependencies: ["ShiftCLI"], cSettings: gnu, swiftSettings: strict),
+        .executableTarget(name: "shiftoverlay-bench",
+                          dependencies: ["OverlayEngine", "MemoryLayer", "PosixLayer", "LayerAPI"],
+                          path: "Benchmarks/shiftoverlay-bench", cSettings: gnu, swiftSettings: strict),
+
+        .testTarget(name: "LayerConformanceTests", dependencies: ["LayerAPI", "PosixLayer", "MemoryLayer", "Sys"],
+                    cSettings: gnu),
+        .testTarget(name: "EngineTests", dependencies: ["OverlayEngine", "MemoryLayer", "LayerAPI"]),
+        .testTarget(name: "CLITests", dependencies: ["ShiftCLI", "OverlayEngine", "LayerAPI"], cSettings: gnu),
+        .testTarget(name: "IntegrationTests", dependencies: ["shiftoverlay"], cSettings: gnu),
+    ]
+)

@@ -1,0 +1,3 @@
+import CFuse
+import LayerAPI
+import OverlayEngine

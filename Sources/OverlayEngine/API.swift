@@ -1,0 +1,93 @@
+import LayerAPI
+
+/// A FUSE node id. 1 is the root. Ids are table keys, never pointers, and never reused while
+/// the kernel may still hold them.
+public typealias NodeID = UInt64
+/// An open file or directory handle (FUSE `fh`).
+public typealias HandleID = UInt64
+
+/// Who makes a request, as the kernel sees them through the mount (visible ids).
+public struct Caller: Sendable, Hashable {
+    public var uid: UInt32
+    public var gid: UInt32
+    public var pid: Int32
+    public init(uid: UInt32, gid: UInt32, pid: Int32 = 0) {
+        self.uid = uid
+        self.gid = gid
+        self.pid = pid
+    }
+    public static let root = Caller(uid: 0, gid: 0)
+}
+
+/// The answer to lookup/create/mkdir/...: the node (its lookup count was raised by one) and its
+/// visible attributes.
+public struct Entry: Sendable, Hashable {
+    public var node: NodeID
+    public var generation: UInt64
+    public var attr: FileStat
+    public init(node: NodeID, generation: UInt64, attr: FileStat) {
+        self.node = node
+        self.generation = generation
+        self.attr = attr
+    }
+}
+
+/// What a setattr changes; nil / .omit leaves that attribute alone. Ids are visible ids.
+public struct AttrChanges: Sendable, Hashable {
+    public var mode: UInt32?
+    public var uid: UInt32?
+    public var gid: UInt32?
+    public var size: Int64?
+    public var atime: TimeUpdate = .omit
+    public var mtime: TimeUpdate = .omit
+    public init(
+        mode: UInt32? = nil, uid: UInt32? = nil, gid: UInt32? = nil, size: Int64? = nil,
+        atime: TimeUpdate = .omit, mtime: TimeUpdate = .omit
+    ) {
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+        self.size = size
+        self.atime = atime
+        self.mtime = mtime
+    }
+    public var isEmpty: Bool {
+        mode == nil && uid == nil && gid == nil && size == nil && atime == .omit && mtime == .omit
+    }
+}
+
+/// One entry of a merged directory listing, with the offset that resumes after it.
+public struct ListedEntry: Sendable, Hashable {
+    public var name: [UInt8]
+    public var ino: UInt64
+    public var type: FileType
+    public var nextOffset: Int64
+    public init(name: [UInt8], ino: UInt64, type: FileType, nextOffset: Int64) {
+        self.name = name
+        self.ino = ino
+        self.type = type
+        self.nextOffset = nextOffset
+    }
+}
+
+/// How the engine reports conditions that should never happen (it then answers EIO) and, at
+/// debug level, every mutation of a layer.
+public struct EngineLog: Sendable {
+    public var warning: @Sendable (String) -> Void
+    public var debug: (@Sendable (String) -> Void)?
+    public init(warning: @escaping @Sendable (String) -> Void, debug: (@Sendable (String) -> Void)? = nil) {
+        self.warning = warning
+        self.debug = debug
+    }
+    public static let silent = EngineLog(warning: { _ in })
+}
+
+public struct EngineOptions: Sendable {
+    /// Storage <-> visible id tables (identity when empty).
+    public var uidMap: IDMap = .identity
+    public var gidMap: IDMap = .identity
+    /// Call fsync on copy-up and honour fsync requests (fsync=0 / volatile turn it off).
+    public var fsync: Bool = true
+    public var log: EngineLog = .silent
+    public init() {}
+}

@@ -1,0 +1,3 @@
+import CLinux
+import Glibc
+import LayerAPI
