@@ -4,16 +4,100 @@ import Synchronization
 /// The overlay filesystem: the merged view of `lowers` (index 0 is the top lower layer) under an
 /// optional writable `upper`. One public method per FUSE operation, named after it. Every method
 /// is synchronous and safe to call from many threads at once.
+///
+/// Lock order (never take an earlier one while holding a later one):
+///   1. `gates[k]`   — serialises the copy-up of one non-directory (striped by node id);
+///   2. `namespace`  — serialises every change of names in the upper layer (create, remove,
+///                     rename, directory copy-up, the final rename of a copy-up). Never held while
+///                     file data is copied.
+///   3. `state`      — the node and handle tables; held only for table updates, never across I/O.
 public final class OverlayFS: Sendable {
     public let lowers: [any Layer]
     public let upper: (any UpperLayer)?
     public let options: EngineOptions
 
+    let state: Mutex<State>
+    let namespace = Mutex<Void>(())
+    let gates: [Gate]
+    let tempCounter = Atomic<UInt64>(0)
+
     public init(lowers: [any Layer], upper: (any UpperLayer)?, options: EngineOptions = EngineOptions()) throws(Errno) {
+        guard !lowers.isEmpty || upper != nil else { throw .EINVAL }
         self.lowers = lowers
         self.upper = upper
         self.options = options
+        self.gates = (0..<64).map { _ in Gate() }
+        // The root merges every layer's root; an opaque root in a layer stops the merge below it.
+        var placement = Placement(upper: upper != nil, lowers: [], type: .directory)
+        var stop = false
+        if let upper {
+            _ = try upper.stat(RelPath.root)
+            stop = Self.isOpaque(upper, .root)
+        }
+        if !stop {
+            for (i, layer) in lowers.enumerated() {
+                let st = try layer.stat(RelPath.root)
+                guard st.isDirectory else { throw .ENOTDIR }
+                placement.lowers.append(i)
+                if Self.isOpaque(layer, .root) { break }
+            }
+        }
+        self.state = Mutex(State(root: placement))
     }
 
     public var isReadOnly: Bool { upper == nil }
+
+    /// The upper layer, or EROFS for a read-only mount.
+    func writable() throws(Errno) -> any UpperLayer {
+        guard let upper else { throw .EROFS }
+        return upper
+    }
+
+    /// A fresh name in the work directory.
+    func tempName() -> Name {
+        let n = tempCounter.add(1, ordering: .relaxed).newValue
+        return Name(validated: Array("#so\(String(n, radix: 16))".utf8))
+    }
+
+    func warn(_ message: String) { options.log.warning(message) }
+
+    func trace(_ message: @autoclosure () -> String) {
+        if let debug = options.log.debug { debug(message()) }
+    }
+
+    /// The node's current path and placement, or ENOENT if it is gone.
+    func locate(_ node: NodeID) throws(Errno) -> (path: RelPath, placement: Placement) {
+        let found = state.withLock { s -> (RelPath, Placement)? in
+            guard let n = s.nodes[node], let p = s.path(of: node) else { return nil }
+            return (p, n.placement)
+        }
+        guard let found else { throw .ENOENT }
+        return found
+    }
+
+    /// The layer object that provides a placement: the upper one if present, else the top lower.
+    func providingLayer(_ placement: Placement) throws(Errno) -> any Layer {
+        if placement.upper, let upper { return upper }
+        guard let i = placement.lowers.first, i < lowers.count else {
+            warn("node with no layer (placement \(placement))")
+            throw .EIO
+        }
+        return lowers[i]
+    }
+
+    /// Closes every open handle (at unmount).
+    public func shutdown() {
+        let files = state.withLock { s -> [any LayerFile] in
+            let all = s.files.values.map { $0.file }
+            s.files.removeAll()
+            s.dirs.removeAll()
+            return all
+        }
+        for f in files { f.close() }
+    }
+}
+
+/// A copy-up gate: serialises copy-ups of the nodes striped onto it.
+final class Gate: Sendable {
+    let lock = Mutex<Void>(())
 }

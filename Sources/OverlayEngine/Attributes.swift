@@ -1,0 +1,98 @@
+import LayerAPI
+
+/// getattr / setattr and the translation of a layer's stat into what the mount shows.
+extension OverlayFS {
+    /// The stat shown through the mount for an object with `placement` whose providing layer
+    /// object has stat `real`.
+    func visibleStat(_ real: FileStat, _ placement: Placement) -> FileStat {
+        var st = real
+        st.ino = state.withLock { $0.inodes.visible(dev: real.dev, ino: real.ino) }
+        st.uid = options.uidMap.toVisible(real.uid)
+        st.gid = options.gidMap.toVisible(real.gid)
+        // A merged directory's link count cannot be known without reading every layer; like
+        // kernel overlayfs, report 1 ("unknown", which also turns off find's leaf optimisation).
+        if placement.type == .directory && (placement.lowers.count + (placement.upper ? 1 : 0)) > 1 {
+            st.nlink = 1
+        }
+        return st
+    }
+
+    /// The visible stat of a node found at `path`.
+    func statNode(_ path: RelPath, _ placement: Placement) throws(Errno) -> FileStat {
+        let real = try providingLayer(placement).stat(path)
+        return visibleStat(real, placement)
+    }
+
+    public func getattr(_ node: NodeID) throws(Errno) -> FileStat {
+        do {
+            let (path, placement) = try locate(node)
+            return try statNode(path, placement)
+        } catch {
+            guard error == .ENOENT, let st = try statThroughHandle(node) else { throw error }
+            return st
+        }
+    }
+
+    /// fstat of an open file of a node that is no longer reachable by name (open-unlink-stat).
+    func statThroughHandle(_ node: NodeID) throws(Errno) -> FileStat? {
+        let found = state.withLock { s -> (any LayerFile, Placement)? in
+            guard let n = s.nodes[node], let f = s.files.values.first(where: { $0.node == node }) else { return nil }
+            return (f.file, n.placement)
+        }
+        guard let (file, placement) = found else { return nil }
+        return visibleStat(try file.stat(), placement)
+    }
+
+    public func setattr(_ node: NodeID, _ changes: AttrChanges, handle: HandleID?, caller: Caller) throws(Errno) -> FileStat {
+        let upper = try writable()
+        if changes.isEmpty { return try getattr(node) }
+        if let size = changes.size {
+            if let handle, let f = try? writableHandleFile(handle) {
+                try f.truncate(size)
+            } else {
+                try copyUp(node, skipData: size == 0)
+                let (path, _) = try locate(node)
+                try upper.truncate(.tree(path), size: size)
+            }
+        }
+        let rest = AttrChanges(mode: changes.mode, uid: changes.uid, gid: changes.gid, atime: changes.atime, mtime: changes.mtime)
+        if !rest.isEmpty {
+            try copyUp(node, skipData: false)
+            let (path, _) = try locate(node)
+            let place = Place.tree(path)
+            if rest.uid != nil || rest.gid != nil {
+                let uid = try rest.uid.map { (v: UInt32) throws(Errno) -> UInt32 in try storageUID(v) }
+                let gid = try rest.gid.map { (v: UInt32) throws(Errno) -> UInt32 in try storageGID(v) }
+                try upper.chown(place, uid: uid, gid: gid)
+            }
+            if let mode = rest.mode { try upper.chmod(place, mode: mode & ModeBits.permissionMask) }
+            if rest.atime != .omit || rest.mtime != .omit {
+                try upper.setTimes(place, access: rest.atime, modification: rest.mtime)
+            }
+            trace("setattr \(place) \(rest)")
+        }
+        return try getattr(node)
+    }
+
+    /// The id stored in the layers for a visible uid/gid. An id outside every mapping range is
+    /// stored as the overflow id, as fuse-overlayfs does.
+    func storageUID(_ visible: UInt32) throws(Errno) -> UInt32 {
+        options.uidMap.toStorage(visible) ?? options.uidMap.overflowID
+    }
+
+    func storageGID(_ visible: UInt32) throws(Errno) -> UInt32 {
+        options.gidMap.toStorage(visible) ?? options.gidMap.overflowID
+    }
+
+    public func readlink(_ node: NodeID) throws(Errno) -> [UInt8] {
+        let (path, placement) = try locate(node)
+        guard placement.type == .symlink else { throw .EINVAL }
+        return try providingLayer(placement).readLink(path)
+    }
+
+    public func statfs() throws(Errno) -> FSStat {
+        if let upper { return try upper.statfs() }
+        guard let first = lowers.first else { throw .EIO }
+        return try first.statfs()
+    }
+}

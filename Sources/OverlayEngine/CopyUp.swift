@@ -1,0 +1,201 @@
+import LayerAPI
+
+/// Copy-up (the kernel's copy_up.c): bring a lower object into the upper layer before it is
+/// changed. Parents first; the copy is built in the work directory and renamed into place, so a
+/// crash leaves either nothing or the whole copy; the parent's times are restored afterwards.
+extension OverlayFS {
+    /// Makes sure `node` exists in the upper layer. `skipData`: the caller is about to truncate
+    /// the file to 0 (O_TRUNC, truncate(0)), so its data need not be copied.
+    func copyUp(_ node: NodeID, skipData: Bool) throws(Errno) {
+        let (_, placement) = try locate(node)
+        if placement.upper { return }
+        if placement.type == .directory {
+            try namespace.withLock { _ throws(Errno) in try ensureUpperDirectory(node) }
+            return
+        }
+        // Parents first (cheap: directories carry no data).
+        let parent = try state.withLock { s throws(Errno) -> NodeID in
+            guard let n = s.nodes[node] else { throw .ENOENT }
+            return n.parent
+        }
+        try namespace.withLock { _ throws(Errno) in try ensureUpperDirectory(parent) }
+        try gates[Int(node % UInt64(gates.count))].lock.withLock { _ throws(Errno) in
+            try copyUpLocked(node, skipData: skipData)
+        }
+    }
+
+    /// Under the node's gate: copy the data into a work file, then rename it into place.
+    private func copyUpLocked(_ node: NodeID, skipData: Bool) throws(Errno) {
+        let upper = try writable()
+        let (path, placement) = try locate(node)
+        if placement.upper { return }  // another thread did it while we waited
+        guard let li = placement.lowers.first, li < lowers.count else {
+            warn("copy-up of \(path): no lower layer")
+            throw .EIO
+        }
+        let lower = lowers[li]
+        let st = try lower.stat(path)
+        let tmp = tempName()
+        let work = Place.work(tmp)
+        do {
+            try buildCopy(of: path, in: lower, stat: st, at: work, upper: upper, skipData: skipData)
+            try namespace.withLock { _ throws(Errno) in
+                // Still the same object at the same place? (It may have been removed meanwhile.)
+                let (now, nowPlacement) = try locate(node)
+                guard now == path, !nowPlacement.upper else { throw .ENOENT }
+                let parentPath = path.parent
+                let parentTimes = try? upper.stat(.tree(parentPath))
+                try upper.rename(from: work, to: .tree(path), flags: .noReplace)
+                if let pt = parentTimes {
+                    try? upper.setTimes(.tree(parentPath), access: .set(pt.atime), modification: .set(pt.mtime))
+                }
+                let copied = try upper.stat(.tree(path))
+                state.withLock { s in
+                    let shown = s.inodes.visible(dev: st.dev, ino: st.ino)
+                    s.inodes.keep(dev: copied.dev, ino: copied.ino, as: shown)
+                    s.nodes[node]?.placement = Placement(upper: true, lowers: [], type: placement.type)
+                }
+            }
+            trace("copy-up \(path) from lower \(li)")
+        } catch {
+            try? upper.removeTree(work)
+            throw error
+        }
+    }
+
+    /// Creates at `work` a copy of the object at `path` of `lower`: content, xattrs, owner, mode,
+    /// times — in that order (a chown clears setuid bits; a write clears security.capability).
+    func buildCopy(
+        of path: RelPath, in lower: any Layer, stat st: FileStat, at work: Place, upper: any UpperLayer,
+        skipData: Bool
+    ) throws(Errno) {
+        switch st.type {
+        case .regular:
+            let dst = try upper.create(work, flags: .readWrite, mode: 0o600)
+            defer { dst.close() }
+            if !skipData && st.size > 0 {
+                let src = try lower.open(path, .readOnly)
+                defer { src.close() }
+                try copyData(from: src, to: dst, size: st.size)
+            }
+            if !skipData { try dst.truncate(st.size) }
+            if options.fsync { try dst.sync(dataOnly: false) }
+        case .directory:
+            try upper.mkdir(work, mode: 0o700)
+        case .symlink:
+            try upper.symlink(work, target: try lower.readLink(path))
+        case .fifo, .socket, .characterDevice, .blockDevice:
+            try upper.mknod(work, mode: st.mode, rdev: st.rdev)
+        case .unknown:
+            warn("copy-up of \(path): unknown file type \(st.mode)")
+            throw .EIO
+        }
+        try copyXattrs(from: lower, path, to: upper, work)
+        try upper.chown(work, uid: st.uid, gid: st.gid)
+        if st.type != .symlink { try upper.chmod(work, mode: st.permissions) }
+        try upper.setTimes(work, access: .set(st.atime), modification: .set(st.mtime))
+    }
+
+    /// Copies every xattr except the overlay's private ones.
+    func copyXattrs(from lower: any Layer, _ path: RelPath, to upper: any UpperLayer, _ work: Place) throws(Errno) {
+        let names: [[UInt8]]
+        do { names = try lower.listXattr(path) } catch {
+            if error == .EOPNOTSUPP { return }
+            throw error
+        }
+        for name in names where !Markers.isPrivateXattr(name) {
+            let value: [UInt8]
+            do { value = try lower.getXattr(path, name) } catch {
+                if error == .ENODATA { continue }
+                throw error
+            }
+            do { try upper.setXattr(work, name, value, flags: []) } catch {
+                // The upper filesystem may not support a namespace the lower has.
+                if error == .EOPNOTSUPP { continue }
+                throw error
+            }
+        }
+    }
+
+    /// Copies file data, skipping holes so sparse files stay sparse: in the kernel when both files
+    /// are real descriptors (copy_file_range), else through a buffer.
+    func copyData(from src: any LayerFile, to dst: any LayerFile, size: Int64) throws(Errno) {
+        var offset: Int64 = 0
+        while offset < size {
+            guard let dataStart = try src.nextData(from: offset) else { break }
+            let holeStart = min(try src.nextHole(from: dataStart), size)
+            try copyRange(from: src, to: dst, start: dataStart, end: holeStart)
+            offset = holeStart
+        }
+    }
+
+    private func copyRange(from src: any LayerFile, to dst: any LayerFile, start: Int64, end: Int64) throws(Errno) {
+        var pos = start
+        let chunk = 1 << 20
+        if let n = try src.copy(to: dst, from: pos, to: pos, length: Int(min(Int64(chunk), end - pos))) {
+            guard n > 0 else { return }
+            pos += Int64(n)
+            while pos < end {
+                guard let m = try src.copy(to: dst, from: pos, to: pos, length: Int(min(Int64(chunk), end - pos))),
+                    m > 0
+                else { break }
+                pos += Int64(m)
+            }
+            if pos >= end { return }
+        }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
+        defer { buffer.deallocate() }
+        while pos < end {
+            let want = Int(min(Int64(chunk), end - pos))
+            let got = try src.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]), at: pos)
+            if got == 0 { break }
+            var done = 0
+            while done < got {
+                let w = try dst.write(UnsafeRawBufferPointer(rebasing: buffer[done..<got]), at: pos + Int64(done))
+                guard w > 0 else { throw .EIO }
+                done += w
+            }
+            pos += Int64(got)
+        }
+    }
+
+    /// Under `namespace`: makes directory `node` (and its parents) exist in the upper layer, with
+    /// the lower directory's owner, mode, times and xattrs.
+    func ensureUpperDirectory(_ node: NodeID) throws(Errno) {
+        let upper = try writable()
+        let (path, placement) = try locate(node)
+        if placement.upper { return }
+        guard placement.type == .directory else { throw .ENOTDIR }
+        let parent = try state.withLock { s throws(Errno) -> NodeID in
+            guard let n = s.nodes[node] else { throw .ENOENT }
+            return n.parent
+        }
+        if node != 1 { try ensureUpperDirectory(parent) }
+        guard let li = placement.lowers.first, li < lowers.count else {
+            warn("directory copy-up of \(path): no lower layer")
+            throw .EIO
+        }
+        let lower = lowers[li]
+        let st = try lower.stat(path)
+        let work = Place.work(tempName())
+        do {
+            try buildCopy(of: path, in: lower, stat: st, at: work, upper: upper, skipData: true)
+            let parentPath = path.parent
+            let parentTimes = try? upper.stat(.tree(parentPath))
+            try upper.rename(from: work, to: .tree(path), flags: .noReplace)
+            if let pt = parentTimes {
+                try? upper.setTimes(.tree(parentPath), access: .set(pt.atime), modification: .set(pt.mtime))
+            }
+            let copied = try upper.stat(.tree(path))
+            state.withLock { s in
+                let shown = s.inodes.visible(dev: st.dev, ino: st.ino)
+                s.inodes.keep(dev: copied.dev, ino: copied.ino, as: shown)
+                s.nodes[node]?.placement.upper = true
+            }
+            trace("copy-up dir \(path)")
+        } catch {
+            try? upper.removeTree(work)
+            throw error
+        }
+    }
+}

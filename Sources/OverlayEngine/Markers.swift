@@ -1,0 +1,44 @@
+import LayerAPI
+
+/// The on-disk vocabulary shared with kernel overlayfs and fuse-overlayfs.
+enum Markers {
+    /// Image-style whiteout prefix: `.wh.NAME` hides NAME in lower layers.
+    static let whiteoutPrefix: [UInt8] = Array(".wh.".utf8)
+    /// Image-style opaque marker file inside a directory.
+    static let opaqueFile = Name(validated: Array(".wh..wh..opq".utf8))
+    /// xattrs that mark a directory opaque (value "y").
+    static let opaqueXattrs: [[UInt8]] = [
+        Array("trusted.overlay.opaque".utf8),
+        Array("user.overlay.opaque".utf8),
+        Array("user.fuseoverlayfs.opaque".utf8),
+    ]
+    /// What we write, in order of preference (the kernel reads the first as root).
+    static let opaqueWrite: [[UInt8]] = [
+        Array("trusted.overlay.opaque".utf8),
+        Array("user.fuseoverlayfs.opaque".utf8),
+    ]
+    static let yes: [UInt8] = [0x79]  // "y"
+
+    /// xattr name prefixes private to the overlay: never shown, never settable through the mount.
+    static let privateXattrPrefixes: [[UInt8]] = [
+        Array("trusted.overlay.".utf8),
+        Array("user.overlay.".utf8),
+        Array("user.fuseoverlayfs.".utf8),
+    ]
+
+    static func isPrivateXattr(_ name: [UInt8]) -> Bool {
+        privateXattrPrefixes.contains { p in name.count >= p.count && name[0..<p.count].elementsEqual(p) }
+    }
+
+    /// True for names the overlay itself interprets and therefore never shows or creates.
+    static func isReservedName(_ name: Name) -> Bool { name.hasPrefix(whiteoutPrefix) }
+
+    static func whiteoutName(for name: Name) -> Name? { Name(whiteoutPrefix + name.bytes) }
+
+    /// The NAME a `.wh.NAME` entry hides, nil if `entry` is not such an entry (the opaque file
+    /// is not a whiteout of anything).
+    static func whitedOut(by entry: Name) -> Name? {
+        guard entry.hasPrefix(whiteoutPrefix), entry != opaqueFile else { return nil }
+        return Name(Array(entry.bytes.dropFirst(whiteoutPrefix.count)))
+    }
+}

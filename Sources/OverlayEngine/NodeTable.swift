@@ -1,0 +1,186 @@
+import LayerAPI
+
+/// Where an overlay object lives. `upper`: it exists in the upper layer at its path. `lowers`:
+/// for a directory, the indices of the lower layers whose directory at the same path merges into
+/// it (top first, stopping at an opaque one); for a non-directory not in the upper, the single
+/// lower layer that provides it; for a non-directory in the upper, empty.
+struct Placement: Hashable, Sendable {
+    var upper: Bool
+    var lowers: [Int]
+    var type: FileType
+}
+
+/// One object the kernel knows by a node id.
+struct Node: Sendable {
+    var parent: NodeID
+    var name: Name
+    var placement: Placement
+    /// The kernel's lookup count (FUSE forget protocol).
+    var lookups: UInt64
+    /// Child nodes in the table that name this node as parent (a parent outlives its children).
+    var children: Int = 0
+    /// Open file handles on this node.
+    var opens: Int = 0
+    /// Unlinked or renamed over: no longer reachable by name.
+    var detached: Bool = false
+}
+
+struct ChildKey: Hashable, Sendable {
+    var parent: NodeID
+    var name: Name
+}
+
+/// An open regular file.
+struct OpenFile: Sendable {
+    var node: NodeID
+    var file: any LayerFile
+    var fromUpper: Bool
+    var flags: OpenFlags
+}
+
+/// A merged directory listing, fixed for one open directory until it is read again from 0.
+struct OpenDir: Sendable {
+    var node: NodeID
+    var entries: [ListedEntry]
+}
+
+/// Everything mutable in the engine, protected by `OverlayFS.state` (one Mutex; held only for
+/// table updates, never across layer I/O).
+struct State: Sendable {
+    var nodes: [NodeID: Node] = [:]
+    var index: [ChildKey: NodeID] = [:]
+    var nextNode: NodeID = 2
+    var files: [HandleID: OpenFile] = [:]
+    var dirs: [HandleID: OpenDir] = [:]
+    var nextHandle: HandleID = 1
+    var inodes = InodeNumbers()
+
+    init(root: Placement) {
+        nodes[1] = Node(parent: 1, name: Name(validated: [0x2F]), placement: root, lookups: 1)
+    }
+
+    /// The path of `id` from the root, nil when it or an ancestor is detached or unknown.
+    func path(of id: NodeID) -> RelPath? {
+        var names: [Name] = []
+        var cur = id
+        while cur != 1 {
+            guard let n = nodes[cur], !n.detached else { return nil }
+            names.append(n.name)
+            cur = n.parent
+        }
+        return RelPath(names.reversed())
+    }
+
+    /// Records that the kernel looked up (parent, name) and found `placement`; returns the node
+    /// id (the existing one if the same object is already known).
+    mutating func remember(parent: NodeID, name: Name, placement: Placement) -> NodeID {
+        let key = ChildKey(parent: parent, name: name)
+        if let id = index[key], var n = nodes[id] {
+            if n.placement.type == placement.type {
+                n.placement = placement
+                n.lookups += 1
+                nodes[id] = n
+                return id
+            }
+            detach(id)
+        }
+        let id = nextNode
+        nextNode += 1
+        nodes[id] = Node(parent: parent, name: name, placement: placement, lookups: 1)
+        nodes[parent]?.children += 1
+        index[key] = id
+        return id
+    }
+
+    /// Makes `id` unreachable by name (after unlink/rmdir/rename-over); it lives on while the
+    /// kernel still holds it.
+    mutating func detach(_ id: NodeID) {
+        guard var n = nodes[id], !n.detached else { return }
+        let key = ChildKey(parent: n.parent, name: n.name)
+        if index[key] == id { index[key] = nil }
+        n.detached = true
+        nodes[id] = n
+        reclaim(id)
+    }
+
+    /// The child node currently known for (parent, name), if any.
+    func child(_ parent: NodeID, _ name: Name) -> NodeID? { index[ChildKey(parent: parent, name: name)] }
+
+    /// Moves node `id` to (parent, name), detaching whatever node was there.
+    mutating func move(_ id: NodeID, to parent: NodeID, name: Name) {
+        guard var n = nodes[id] else { return }
+        let newKey = ChildKey(parent: parent, name: name)
+        if let other = index[newKey], other != id { detach(other) }
+        let oldKey = ChildKey(parent: n.parent, name: n.name)
+        if index[oldKey] == id { index[oldKey] = nil }
+        let oldParent = n.parent
+        n.parent = parent
+        n.name = name
+        nodes[id] = n
+        index[newKey] = id
+        if oldParent != parent {
+            nodes[parent]?.children += 1
+            nodes[oldParent]?.children -= 1
+            reclaim(oldParent)
+        }
+    }
+
+    /// RENAME_EXCHANGE: the nodes at the two names trade places.
+    mutating func exchange(_ p1: NodeID, _ n1: Name, _ p2: NodeID, _ n2: Name) {
+        let k1 = ChildKey(parent: p1, name: n1)
+        let k2 = ChildKey(parent: p2, name: n2)
+        let a = index[k1]
+        let b = index[k2]
+        index[k1] = nil
+        index[k2] = nil
+        if let a { place(a, p2, n2) }
+        if let b { place(b, p1, n1) }
+    }
+
+    private mutating func place(_ id: NodeID, _ parent: NodeID, _ name: Name) {
+        guard var n = nodes[id] else { return }
+        if n.parent != parent {
+            nodes[n.parent]?.children -= 1
+            nodes[parent]?.children += 1
+        }
+        n.parent = parent
+        n.name = name
+        n.placement.upper = true
+        nodes[id] = n
+        index[ChildKey(parent: parent, name: name)] = id
+    }
+
+    mutating func forget(_ id: NodeID, _ count: UInt64) {
+        guard id != 1, var n = nodes[id] else { return }
+        n.lookups = n.lookups > count ? n.lookups - count : 0
+        nodes[id] = n
+        reclaim(id)
+    }
+
+    /// Drops nodes nobody refers to any more: no kernel lookups, no children, no open handle.
+    private mutating func reclaim(_ start: NodeID) {
+        var id = start
+        while id != 1, let n = nodes[id], n.lookups == 0, n.children == 0, n.opens == 0 {
+            let key = ChildKey(parent: n.parent, name: n.name)
+            if index[key] == id { index[key] = nil }
+            nodes[id] = nil
+            nodes[n.parent]?.children -= 1
+            id = n.parent
+        }
+    }
+
+    mutating func addFile(_ f: OpenFile) -> HandleID {
+        let h = nextHandle
+        nextHandle += 1
+        files[h] = f
+        nodes[f.node]?.opens += 1
+        return h
+    }
+
+    mutating func removeFile(_ h: HandleID) -> OpenFile? {
+        guard let f = files.removeValue(forKey: h) else { return nil }
+        nodes[f.node]?.opens -= 1
+        reclaim(f.node)
+        return f
+    }
+}

@@ -1,0 +1,97 @@
+import LayerAPI
+
+/// rename and RENAME_EXCHANGE / RENAME_NOREPLACE. A directory that has lower layers cannot be
+/// moved (EXDEV, as kernel overlayfs without redirect_dir: `mv` then copies); anything else is
+/// copied up first and moved in the upper layer, leaving a whiteout where a lower object would
+/// otherwise show through.
+extension OverlayFS {
+    public func rename(parent: NodeID, name: Name, newParent: NodeID, newName: Name, flags: RenameFlags) throws(Errno) {
+        let upper = try writable()
+        guard flags.subtracting([.noReplace, .exchange]).isEmpty, flags != [.noReplace, .exchange] else { throw .EINVAL }
+        if Markers.isReservedName(name) { throw .ENOENT }
+        if Markers.isReservedName(newName) { throw .EINVAL }
+        // Copy up non-directories first, outside the namespace lock (data may be large).
+        try copyUpByName(parent, name)
+        if flags.contains(.exchange) { try copyUpByName(newParent, newName) }
+
+        try namespace.withLock { _ throws(Errno) in
+            let (sdir, spl) = try locate(parent)
+            let (ddir, dpl) = try locate(newParent)
+            guard spl.type == .directory, dpl.type == .directory else { throw .ENOTDIR }
+            guard let (src, sst) = try resolve(sdir, spl, name) else { throw .ENOENT }
+            let dstFound = try resolve(ddir, dpl, newName)
+            let spath = sdir.appending(name)
+            let dpath = ddir.appending(newName)
+            if src.type == .directory && !src.lowers.isEmpty { throw .EXDEV }
+            if spath == dpath { return }
+            if flags.contains(.exchange) {
+                guard let (dst, _) = dstFound else { throw .ENOENT }
+                if dst.type == .directory && !dst.lowers.isEmpty { throw .EXDEV }
+                guard src.upper, dst.upper else { throw .EXDEV }
+                try ensureUpperDirectory(parent)
+                try ensureUpperDirectory(newParent)
+                let srcOpaque = src.type == .directory ? try lowerHasName(ddir, dpl, newName) : false
+                let dstOpaque = dst.type == .directory ? try lowerHasName(sdir, spl, name) : false
+                try upper.rename(from: .tree(spath), to: .tree(dpath), flags: .exchange)
+                if srcOpaque { try setOpaque(upper, .tree(dpath)) }
+                if dstOpaque { try setOpaque(upper, .tree(spath)) }
+                trace("rename exchange \(spath) <-> \(dpath)")
+                state.withLock { $0.exchange(parent, name, newParent, newName) }
+                return
+            }
+            guard src.upper else { throw .EXDEV }
+            if let (dst, dstStat) = dstFound {
+                if flags.contains(.noReplace) { throw .EEXIST }
+                if dst.upper && dstStat.dev == sst.dev && dstStat.ino == sst.ino && src.upper { return }
+                if src.type == .directory {
+                    guard dst.type == .directory else { throw .ENOTDIR }
+                    if !(try mergedEntries(dpath, dst).isEmpty) { throw .ENOTEMPTY }
+                } else if dst.type == .directory {
+                    throw .EISDIR
+                }
+            }
+            try ensureUpperDirectory(newParent)
+            let srcNeedsWhiteout = try lowerHasName(sdir, spl, name)
+            let dstHasLower = try lowerHasName(ddir, dpl, newName)
+            // Clear what the upper holds at the destination but does not show.
+            if let (dst, dstStat) = dstFound, dst.upper {
+                if dst.type == .directory {
+                    for e in try upper.readDirectory(.tree(dpath)) { try upper.removeTree(.tree(dpath.appending(e.name))) }
+                }
+                if dstStat.nlink <= 1 { state.withLock { $0.inodes.drop(dev: dstStat.dev, ino: dstStat.ino) } }
+            } else if let st = try? upper.stat(.tree(dpath)), st.isWhiteoutDevice, src.type == .directory {
+                try upper.unlink(.tree(dpath))
+            }
+            if src.type == .directory && dstHasLower { try setOpaque(upper, .tree(spath)) }
+            try upper.rename(from: .tree(spath), to: .tree(dpath), flags: [])
+            if srcNeedsWhiteout { try placeWhiteout(upper, spath, replacing: .nothing) }
+            if let wh = Markers.whiteoutName(for: newName) { try? upper.unlink(.tree(ddir.appending(wh))) }
+            trace("rename \(spath) -> \(dpath)")
+            state.withLock { s in
+                if let id = s.child(parent, name) {
+                    s.move(id, to: newParent, name: newName)
+                    s.nodes[id]?.placement = Placement(upper: true, lowers: [], type: src.type)
+                } else if let other = s.child(newParent, newName) {
+                    s.detach(other)
+                }
+            }
+        }
+    }
+
+    /// Copies up the non-directory at (parent, name), if it is not in the upper layer yet.
+    private func copyUpByName(_ parent: NodeID, _ name: Name) throws(Errno) {
+        if let id = state.withLock({ $0.child(parent, name) }) {
+            let (_, placement) = try locate(id)
+            if placement.type != .directory && !placement.upper { try copyUp(id, skipData: false) }
+            return
+        }
+        let entry: Entry
+        do { entry = try lookup(parent: parent, name: name) } catch {
+            if error == .ENOENT { return }  // reported properly under the lock
+            throw error
+        }
+        defer { forget(entry.node, lookups: 1) }
+        let (_, placement) = try locate(entry.node)
+        if placement.type != .directory && !placement.upper { try copyUp(entry.node, skipData: false) }
+    }
+}

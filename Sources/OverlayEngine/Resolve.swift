@@ -1,0 +1,96 @@
+import LayerAPI
+
+/// Lookup through the layers (the kernel's namei.c): which layers hold a name, what hides what.
+extension OverlayFS {
+    /// True when `path` in `layer` is an opaque directory (any of the opaque xattrs is "y", or it
+    /// contains `.wh..wh..opq`).
+    static func isOpaque(_ layer: any Layer, _ path: RelPath) -> Bool {
+        for name in Markers.opaqueXattrs {
+            if let v = try? layer.getXattr(path, name), v == Markers.yes { return true }
+        }
+        if (try? layer.stat(path.appending(Markers.opaqueFile))) != nil { return true }
+        return false
+    }
+
+    /// What one layer says about `name` in directory `dir`.
+    enum LayerAnswer {
+        case absent
+        case whiteout
+        case found(FileStat)
+    }
+
+    static func probe(_ layer: any Layer, _ dir: RelPath, _ name: Name) throws(Errno) -> LayerAnswer {
+        do {
+            let st = try layer.stat(dir.appending(name))
+            return st.isWhiteoutDevice ? .whiteout : .found(st)
+        } catch {
+            guard error == .ENOENT else { throw error }
+        }
+        if let wh = Markers.whiteoutName(for: name) {
+            do {
+                _ = try layer.stat(dir.appending(wh))
+                return .whiteout
+            } catch {
+                guard error == .ENOENT || error == .ENAMETOOLONG else { throw error }
+            }
+        }
+        return .absent
+    }
+
+    /// Resolves `name` in a directory with placement `parent` at `dir`. Returns nil when the name
+    /// is absent or whited out, else its placement and the stat of the providing object.
+    func resolve(_ dir: RelPath, _ parent: Placement, _ name: Name) throws(Errno) -> (Placement, FileStat)? {
+        if Markers.isReservedName(name) { return nil }
+        var result: Placement?
+        var top = FileStat()
+        let path = dir.appending(name)
+        if parent.upper, let upper {
+            switch try Self.probe(upper, dir, name) {
+            case .whiteout: return nil
+            case .absent: break
+            case .found(let st):
+                top = st
+                result = Placement(upper: true, lowers: [], type: st.type)
+                if !st.isDirectory || parent.lowers.isEmpty || Self.isOpaque(upper, path) {
+                    return (Placement(upper: true, lowers: [], type: st.type), st)
+                }
+            }
+        }
+        for (k, i) in parent.lowers.enumerated() where i < lowers.count {
+            let layer = lowers[i]
+            switch try Self.probe(layer, dir, name) {
+            case .whiteout:
+                return result.map { ($0, top) }
+            case .absent:
+                continue
+            case .found(let st):
+                if var r = result {
+                    // Only a directory merges with a directory above it.
+                    guard st.isDirectory else { return (r, top) }
+                    r.lowers.append(i)
+                    result = r
+                } else {
+                    top = st
+                    result = Placement(upper: false, lowers: [i], type: st.type)
+                    if !st.isDirectory { return (result ?? Placement(upper: false, lowers: [i], type: st.type), st) }
+                }
+                let isBottom = k == parent.lowers.count - 1
+                if !isBottom && Self.isOpaque(layer, path) { return result.map { ($0, top) } }
+            }
+        }
+        return result.map { ($0, top) }
+    }
+
+    /// True when some lower layer below the upper still has a visible object at `name` in a
+    /// directory with placement `parent`: removing the name then needs a whiteout.
+    func lowerHasName(_ dir: RelPath, _ parent: Placement, _ name: Name) throws(Errno) -> Bool {
+        for i in parent.lowers where i < lowers.count {
+            switch try Self.probe(lowers[i], dir, name) {
+            case .whiteout: return false
+            case .absent: continue
+            case .found: return true
+            }
+        }
+        return false
+    }
+}

@@ -1,0 +1,37 @@
+import LayerAPI
+
+/// Extended attributes (the kernel's xattrs.c): the overlay's own markers are hidden and cannot
+/// be set through the mount; setting anything else copies the object up.
+extension OverlayFS {
+    public func getxattr(_ node: NodeID, name: [UInt8]) throws(Errno) -> [UInt8] {
+        if Markers.isPrivateXattr(name) { throw .ENODATA }
+        let (path, placement) = try locate(node)
+        return try providingLayer(placement).getXattr(path, name)
+    }
+
+    public func listxattr(_ node: NodeID) throws(Errno) -> [[UInt8]] {
+        let (path, placement) = try locate(node)
+        return try providingLayer(placement).listXattr(path).filter { !Markers.isPrivateXattr($0) }
+    }
+
+    public func setxattr(_ node: NodeID, name: [UInt8], value: [UInt8], flags: XattrFlags, caller: Caller) throws(Errno) {
+        let upper = try writable()
+        if Markers.isPrivateXattr(name) { throw .EPERM }
+        try copyUp(node, skipData: false)
+        let (path, _) = try locate(node)
+        try upper.setXattr(.tree(path), name, value, flags: flags)
+        trace("setxattr \(path)")
+    }
+
+    public func removexattr(_ node: NodeID, name: [UInt8], caller: Caller) throws(Errno) {
+        let upper = try writable()
+        if Markers.isPrivateXattr(name) { throw .EPERM }
+        let (path, placement) = try locate(node)
+        // Nothing to copy up for a name the object does not have.
+        _ = try providingLayer(placement).getXattr(path, name)
+        try copyUp(node, skipData: false)
+        let (now, _) = try locate(node)
+        try upper.removeXattr(.tree(now), name)
+        trace("removexattr \(now)")
+    }
+}
