@@ -270,3 +270,52 @@ func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         #expect(dst.descriptor == nil)
     }
 }
+
+/// A LayerFile without a kernel descriptor, to check copy() declines it.
+final class NoDescriptorFile: LayerFile {
+    var descriptor: Int32? { nil }
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(Errno) -> Int { 0 }
+    func write(_ buffer: UnsafeRawBufferPointer, at offset: Int64) throws(Errno) -> Int { buffer.count }
+    func stat() throws(Errno) -> FileStat { FileStat() }
+    func truncate(_ size: Int64) throws(Errno) {}
+    func sync(dataOnly: Bool) throws(Errno) {}
+    func allocate(mode: Int32, offset: Int64, length: Int64) throws(Errno) {}
+    func nextData(from offset: Int64) throws(Errno) -> Int64? { nil }
+    func nextHole(from offset: Int64) throws(Errno) -> Int64 { 0 }
+    func copy(to destination: any LayerFile, from: Int64, to: Int64, length: Int) throws(Errno) -> Int? { nil }
+    func close() {}
+}
+
+@Suite struct PosixFileTests {
+    @Test func openClearsTheNonBlockingGuardAndCopyDeclinesForeignFiles() throws {
+        let box = try Sandbox()
+        let created = try box.upper.create(.tree(p("f")), flags: .readWrite, mode: 0o644)
+        created.close()
+        let plain = try box.upper.open(p("f"), [.readWrite, .append])
+        defer { plain.close() }
+        let fd = try #require(plain.descriptor)
+        let flags = fcntl(fd, F_GETFL)
+        #expect(flags & O_NONBLOCK == 0)
+        #expect(flags & O_APPEND != 0)
+        #expect(fcntl(fd, F_GETFD) & FD_CLOEXEC != 0)
+        let asked = try box.upper.open(p("f"), [.readOnly, .nonBlocking])
+        defer { asked.close() }
+        #expect(fcntl(try #require(asked.descriptor), F_GETFL) & O_NONBLOCK != 0)
+        #expect(try plain.copy(to: NoDescriptorFile(), from: 0, to: 0, length: 1) == nil)
+    }
+
+    @Test func sysPathHelpers() throws {
+        let box = try Sandbox()
+        try box.outer.symlink(.tree(p("ln")), target: bytes("root"))
+        #expect(try realPath(box.base + "/ln") == (try realPath(box.base)) + "/root")
+        #expect(isDirectory(box.base + "/ln"))
+        #expect(try statPath(box.base + "/ln", followSymlinks: false).type == .symlink)
+        try Sys.mkdir(box.base + "/outside/made", mode: 0o700)
+        #expect(isDirectory(box.base + "/outside/made"))
+        try box.outer.rmdir(.tree(p("outside/made")))
+        try box.outer.unlink(.tree(p("ln")))
+        #expect(currentUmask() <= 0o777)
+        #expect(errnoDescription(.ENOENT) == "No such file or directory")
+        #expect(errno { _ = try realPath(box.base + "/missing") } == .ENOENT)
+    }
+}
