@@ -1,3 +1,0 @@
-import CLinux
-import Glibc
-import LayerAPI
