@@ -18,7 +18,7 @@ public enum DaemonLog {
 
     /// Writes `shiftoverlay: message` to stderr, and to syslog when `syslog` is true.
     public static func write(_ message: String, level: Level = .error, syslog: Bool = false) {
-        let line = "shiftoverlay: " + message + "\n"
+        let line = "shiftoverlay: " + (level == .warning ? "warning: " : "") + message + "\n"
         var bytes = Array(line.utf8)
         bytes.withUnsafeBytes { b in
             var done = 0

@@ -1,4 +1,5 @@
 import CFuse
+import Glibc
 import LayerAPI
 import OverlayEngine
 
@@ -102,12 +103,15 @@ public func runFuse(engine: OverlayFS, config: FuseMountConfig) -> Int32 {
         return 1
     }
 
-    let status = loop(se, threads: config.threads)
+    var status = loop(se, threads: config.threads)
+    // libfuse 3.14 reports the signal that ended the loop as its number: a requested stop, not
+    // a failure. (Errors are negative errno values.)
+    if status == SIGTERM || status == SIGINT || status == SIGHUP { status = 0 }
 
     fuse_session_unmount(se)
     engine.shutdown()
     if status != 0 {
-        DaemonLog.write("session loop ended with error \(-status)", syslog: !config.foreground)
+        DaemonLog.write("session loop ended with status \(status)", syslog: !config.foreground)
         return 1
     }
     return 0
