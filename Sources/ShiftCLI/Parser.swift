@@ -110,13 +110,15 @@ public enum Parser {
         plan.fsync = state.fsync
         plan.timeout = state.timeout
         plan.threads = singleThread ? 1 : state.threads
-        plan.foreground = foreground
-        plan.debug = debug
+        plan.foreground = foreground || state.debug
+        plan.debug = debug || state.debug
         plan.warnings = warnings
 
         // fuse-overlayfs's defaults first, so the caller's flags (later) win.
         var fuse = facts.isRoot
             ? ["default_permissions", "allow_other", "suid", "noatime"] : ["default_permissions", "noatime"]
+        // libfuse refuses allow_root together with allow_other.
+        if state.fuseOptions.contains("allow_root") { fuse.removeAll { $0 == "allow_other" } }
         fuse += state.fuseOptions
         if !state.fuseOptions.contains(where: { $0.hasPrefix("fsname=") }) {
             fuse.append("fsname=" + (source.flatMap { $0.isEmpty ? nil : $0 } ?? "shiftoverlay"))
@@ -150,6 +152,8 @@ struct OptionState {
     var fuseOptions: [String] = []
     var warnings: [String] = []
     var misspeltLowerdir: String?
+    /// `-o debug` (libfuse's spelling of -d).
+    var debug = false
 
     init(facts: HostFacts) { self.facts = facts }
 
@@ -182,6 +186,8 @@ struct OptionState {
             case "1": fsync = true
             case let v: throw CLIError("fsync=\(v): expected 0 or 1")
             }
+        case "debug" where value == nil:
+            debug = true
         case "volatile" where value == nil:
             fsync = false
         case "threaded":

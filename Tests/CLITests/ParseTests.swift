@@ -210,6 +210,13 @@ func range(_ d: UInt32, _ v: UInt32, _ n: UInt32) -> IDMap.Range { IDMap.Range(s
         #expect(!p.fuseOptions.contains { $0.hasPrefix("context=") })
     }
 
+    @Test func debugOptionAndAllowRoot() throws {
+        let p = try plan(["-o", "lowerdir=/a,debug,allow_root", "/m"])
+        #expect(p.debug && p.foreground)
+        #expect(p.fuseOptions.contains("allow_root"))
+        #expect(!p.fuseOptions.contains("allow_other"))
+    }
+
     @Test func helpAndVersion() throws {
         #expect(try Parser.parse(["shiftoverlay", "--help"], facts: rootFacts) == .help)
         #expect(try Parser.parse(["shiftoverlay", "-o", "lowerdir=/a", "-h"], facts: rootFacts) == .help)
