@@ -7,7 +7,7 @@ func installDirectoryOps(_ ops: inout fuse_lowlevel_ops) {
     ops.opendir = { req, ino, fi in
         serve(req) { _, c throws(Errno) in
             guard let fi else { throw .EINVAL }
-            return .open(try c.engine.opendir(ino), fi)
+            return .opendir(try c.engine.opendir(ino), fi)
         }
     }
     ops.readdir = { req, _, size, off, fi in

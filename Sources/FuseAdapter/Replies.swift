@@ -14,6 +14,7 @@ enum Reply {
     case attr(FileStat)
     case readlink([UInt8])
     case open(HandleID, UnsafeMutablePointer<fuse_file_info>)
+    case opendir(HandleID, UnsafeMutablePointer<fuse_file_info>)
     case create(Entry, HandleID, UnsafeMutablePointer<fuse_file_info>)
     case written(Int)
     case bytes([UInt8])
@@ -67,6 +68,9 @@ private func send(_ req: fuse_req_t, _ reply: Reply, _ c: AdapterContext) {
     case .open(let h, let fi):
         fi.pointee.fh = h
         if fuse_reply_open(req, fi) != 0 { c.engine.release(h) }
+    case .opendir(let h, let fi):
+        fi.pointee.fh = h
+        if fuse_reply_open(req, fi) != 0 { c.engine.releasedir(h) }
     case .create(let e, let h, let fi):
         fi.pointee.fh = h
         var p = entryParam(e, c)
