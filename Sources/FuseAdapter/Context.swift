@@ -1,0 +1,40 @@
+import CFuse
+import LayerAPI
+import OverlayEngine
+
+/// What every request handler needs: the engine and the cache timeouts. Retained once as the
+/// session's userdata (`Unmanaged.passRetained`) and released after `fuse_session_destroy`.
+/// Immutable after creation, so it is safe to share among libfuse's worker threads.
+final class AdapterContext: Sendable {
+    let engine: OverlayFS
+    /// Seconds the kernel may cache a name -> node answer.
+    let entryTimeout: Double
+    /// Seconds the kernel may cache attributes.
+    let attrTimeout: Double
+
+    init(engine: OverlayFS, entryTimeout: Double, attrTimeout: Double) {
+        self.engine = engine
+        self.entryTimeout = entryTimeout
+        self.attrTimeout = attrTimeout
+    }
+}
+
+/// The bytes of a NUL-terminated C string (no terminator).
+func cBytes(_ p: UnsafePointer<CChar>) -> [UInt8] {
+    let n = strlen(p)
+    return UnsafeRawPointer(p).withMemoryRebound(to: UInt8.self, capacity: n) {
+        Array(UnsafeBufferPointer(start: $0, count: n))
+    }
+}
+
+/// A directory entry name from the kernel; EINVAL when absent or not a valid single name.
+func name(_ p: UnsafePointer<CChar>?) throws(Errno) -> Name {
+    guard let p, let n = Name(cBytes(p)) else { throw .EINVAL }
+    return n
+}
+
+/// The caller as the kernel sees them through the mount.
+func caller(_ req: fuse_req_t) -> Caller {
+    guard let ctx = fuse_req_ctx(req) else { return Caller(uid: 65534, gid: 65534) }
+    return Caller(uid: ctx.pointee.uid, gid: ctx.pointee.gid, pid: ctx.pointee.pid)
+}

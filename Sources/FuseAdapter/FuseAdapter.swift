@@ -1,3 +1,0 @@
-import CFuse
-import LayerAPI
-import OverlayEngine

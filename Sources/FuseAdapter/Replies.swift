@@ -1,0 +1,105 @@
+import CFuse
+import LayerAPI
+import OverlayEngine
+
+/// The one reply a handler chooses. `serve` sends it, so a handler cannot reply twice; the only
+/// handlers that reply themselves (read, readdir) return `.sent`.
+enum Reply {
+    /// forget / forget_multi: no reply at all (fuse_reply_none).
+    case none
+    /// Success without data (fuse_reply_err(req, 0)).
+    case ok
+    case error(Errno)
+    case entry(Entry)
+    case attr(FileStat)
+    case readlink([UInt8])
+    case open(HandleID, UnsafeMutablePointer<fuse_file_info>)
+    case opendir(HandleID, UnsafeMutablePointer<fuse_file_info>)
+    case create(Entry, HandleID, UnsafeMutablePointer<fuse_file_info>)
+    case written(Int)
+    case bytes([UInt8])
+    case xattrSize(Int)
+    case statfs(FSStat)
+    /// The handler already consumed the request (fuse_reply_data / fuse_reply_buf of a buffer it owns).
+    case sent
+}
+
+/// Runs one request: finds the context, calls `body`, and sends exactly one reply, whatever
+/// happens (a thrown Errno becomes fuse_reply_err).
+func serve(_ req: fuse_req_t?, _ body: (fuse_req_t, AdapterContext) throws(Errno) -> Reply) {
+    guard let req else { return }
+    guard let raw = fuse_req_userdata(req) else {
+        fuse_reply_err(req, EIO)
+        return
+    }
+    let c = Unmanaged<AdapterContext>.fromOpaque(raw).takeUnretainedValue()
+    let reply: Reply
+    do {
+        reply = try body(req, c)
+    } catch {
+        reply = .error(error)
+    }
+    send(req, reply, c)
+}
+
+private func send(_ req: fuse_req_t, _ reply: Reply, _ c: AdapterContext) {
+    switch reply {
+    case .none:
+        fuse_reply_none(req)
+    case .ok:
+        fuse_reply_err(req, 0)
+    case .error(let e):
+        // 0 would mean success; never send it for a failure.
+        fuse_reply_err(req, e.rawValue > 0 ? e.rawValue : EIO)
+    case .entry(let e):
+        var p = entryParam(e, c)
+        if fuse_reply_entry(req, &p) != 0 {
+            // The kernel never saw the node (interrupted request): undo the lookup count.
+            c.engine.forget(e.node, lookups: 1)
+        }
+    case .attr(let s):
+        var st = cStat(s)
+        fuse_reply_attr(req, &st, c.attrTimeout)
+    case .readlink(var target):
+        target.append(0)
+        _ = target.withUnsafeBufferPointer { b in
+            b.withMemoryRebound(to: CChar.self) { fuse_reply_readlink(req, $0.baseAddress) }
+        }
+    case .open(let h, let fi):
+        fi.pointee.fh = h
+        if fuse_reply_open(req, fi) != 0 { c.engine.release(h) }
+    case .opendir(let h, let fi):
+        fi.pointee.fh = h
+        if fuse_reply_open(req, fi) != 0 { c.engine.releasedir(h) }
+    case .create(let e, let h, let fi):
+        fi.pointee.fh = h
+        var p = entryParam(e, c)
+        if fuse_reply_create(req, &p, fi) != 0 {
+            c.engine.release(h)
+            c.engine.forget(e.node, lookups: 1)
+        }
+    case .written(let n):
+        fuse_reply_write(req, n)
+    case .bytes(let b):
+        _ = b.withUnsafeBufferPointer { p in
+            p.withMemoryRebound(to: CChar.self) { fuse_reply_buf(req, $0.baseAddress, $0.count) }
+        }
+    case .xattrSize(let n):
+        fuse_reply_xattr(req, n)
+    case .statfs(let s):
+        var v = cStatvfs(s)
+        fuse_reply_statfs(req, &v)
+    case .sent:
+        break
+    }
+}
+
+private func entryParam(_ e: Entry, _ c: AdapterContext) -> fuse_entry_param {
+    var p = fuse_entry_param()
+    p.ino = e.node
+    p.generation = e.generation
+    p.attr = cStat(e.attr)
+    p.attr_timeout = c.attrTimeout
+    p.entry_timeout = c.entryTimeout
+    return p
+}

@@ -1,0 +1,127 @@
+import CFuse
+import Glibc
+import LayerAPI
+import OverlayEngine
+
+/// How to mount and serve: everything the CLI decided that libfuse needs.
+public struct FuseMountConfig: Sendable, Hashable {
+    /// An absolute path (the daemon's cwd becomes / when it daemonizes).
+    public var mountpoint: String
+    /// Stay in the foreground (no fuse_daemonize).
+    public var foreground: Bool
+    /// libfuse debug output (-d) on stderr.
+    public var debug: Bool
+    /// Passed to libfuse as one `-o` list: allow_other, default_permissions, fsname=, subtype=, ro...
+    /// Commas and backslashes inside an entry are escaped here.
+    public var fuseOptions: [String]
+    /// Entry and attribute cache timeout in seconds (negative lookups are never cached).
+    public var timeout: Double
+    /// Maximum worker threads; 1 runs the single-threaded loop.
+    public var threads: Int
+
+    public init(
+        mountpoint: String, foreground: Bool = false, debug: Bool = false, fuseOptions: [String] = [],
+        timeout: Double = 1.0, threads: Int = 10
+    ) {
+        self.mountpoint = mountpoint
+        self.foreground = foreground
+        self.debug = debug
+        self.fuseOptions = fuseOptions
+        self.timeout = timeout
+        self.threads = threads
+    }
+
+    /// The argv libfuse's fuse_session_new sees (program name, optional -d, one -o list).
+    public var libfuseArguments: [String] {
+        var args = ["shiftoverlay"]
+        if debug { args.append("-d") }
+        let opts = fuseOptions.filter { !$0.isEmpty }.map(Self.escape)
+        if !opts.isEmpty {
+            args.append("-o")
+            args.append(opts.joined(separator: ","))
+        }
+        return args
+    }
+
+    /// fuse_opt splits on ',' and treats '\' as an escape.
+    static func escape(_ option: String) -> String {
+        var out = ""
+        for ch in option {
+            if ch == "," || ch == "\\" { out.append("\\") }
+            out.append(ch)
+        }
+        return out
+    }
+}
+
+/// Mounts `engine` at `config.mountpoint` and serves it until unmounted or signalled
+/// (SIGTERM/SIGINT/SIGHUP). Unless `foreground`, daemonizes *after* the mount succeeded, so mount
+/// errors reach the caller's stderr and the parent exits 0 only once the mount is usable.
+/// Returns the exit status (1 with a `shiftoverlay: ...` message on failure).
+/// Must run before any Dispatch/Task use in the process (fork).
+public func runFuse(engine: OverlayFS, config: FuseMountConfig) -> Int32 {
+    var args = fuse_args(argc: 0, argv: nil, allocated: 0)
+    defer { fuse_opt_free_args(&args) }
+    for a in config.libfuseArguments where fuse_opt_add_arg(&args, a) != 0 {
+        DaemonLog.write("out of memory building the libfuse arguments")
+        return 1
+    }
+
+    let timeout = config.timeout.isFinite && config.timeout >= 0 ? config.timeout : 1.0
+    let context = AdapterContext(engine: engine, entryTimeout: timeout, attrTimeout: timeout)
+    let userdata = Unmanaged.passRetained(context)
+    defer { userdata.release() }
+
+    var ops = makeOperations()
+    guard
+        let se = fuse_session_new(
+            &args, &ops, MemoryLayout<fuse_lowlevel_ops>.size, userdata.toOpaque())
+    else {
+        DaemonLog.write("cannot create the FUSE session (options: \(config.fuseOptions.joined(separator: ",")))")
+        engine.shutdown()
+        return 1
+    }
+    defer { fuse_session_destroy(se) }
+
+    if fuse_set_signal_handlers(se) != 0 {
+        DaemonLog.write("cannot install signal handlers")
+        engine.shutdown()
+        return 1
+    }
+    defer { fuse_remove_signal_handlers(se) }
+
+    if fuse_session_mount(se, config.mountpoint) != 0 {
+        DaemonLog.write("cannot mount on \(config.mountpoint) (see the fuse: message above)")
+        engine.shutdown()
+        return 1
+    }
+
+    if !config.foreground && fuse_daemonize(0) != 0 {
+        DaemonLog.write("cannot daemonize; unmounting \(config.mountpoint)")
+        fuse_session_unmount(se)
+        engine.shutdown()
+        return 1
+    }
+
+    var status = loop(se, threads: config.threads)
+    // libfuse 3.14 reports the signal that ended the loop as its number: a requested stop, not
+    // a failure. (Errors are negative errno values.)
+    if status == SIGTERM || status == SIGINT || status == SIGHUP { status = 0 }
+
+    fuse_session_unmount(se)
+    engine.shutdown()
+    if status != 0 {
+        DaemonLog.write("session loop ended with status \(status)", syslog: !config.foreground)
+        return 1
+    }
+    return 0
+}
+
+private func loop(_ se: OpaquePointer, threads: Int) -> Int32 {
+    if threads <= 1 { return fuse_session_loop(se) }
+    guard let cfg = fuse_loop_cfg_create() else { return fuse_session_loop(se) }
+    defer { fuse_loop_cfg_destroy(cfg) }
+    fuse_loop_cfg_set_clone_fd(cfg, 0)
+    fuse_loop_cfg_set_max_threads(cfg, UInt32(clamping: threads))
+    return fuse_session_loop_mt(se, cfg)
+}

@@ -1,0 +1,75 @@
+import FuseAdapter
+import OverlayEngine
+
+/// A start-up error: printed as `shiftoverlay: message`, exit status 1, nothing mounted.
+public struct CLIError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// What the parser needs to know about the host; injected so parsing stays pure and testable.
+public struct HostFacts: Sendable, Equatable {
+    /// Relative paths are resolved against this (the daemon's cwd becomes / after it forks).
+    public var cwd: String
+    /// Running as uid 0: adds allow_other and suid like fuse-overlayfs does.
+    public var isRoot: Bool
+    public var overflowUID: UInt32
+    public var overflowGID: UInt32
+
+    public init(cwd: String, isRoot: Bool, overflowUID: UInt32 = 65534, overflowGID: UInt32 = 65534) {
+        self.cwd = cwd
+        self.isRoot = isRoot
+        self.overflowUID = overflowUID
+        self.overflowGID = overflowGID
+    }
+}
+
+/// Everything the command line asked for, resolved and checked for consistency (but not yet
+/// against the filesystem): the value between parsing and acting.
+public struct MountPlan: Sendable, Equatable {
+    /// The SOURCE word mount(8) passes ("overlay", "none", ...); only used as fsname.
+    public var source: String?
+    /// Absolute.
+    public var mountpoint: String
+    /// Absolute paths; index 0 is the top lower layer (leftmost in lowerdir=).
+    public var lowerDirs: [String]
+    public var upperDir: String?
+    public var workDir: String?
+    public var uidMap: IDMap = .identity
+    public var gidMap: IDMap = .identity
+    public var fsync: Bool = true
+    public var timeout: Double = 1.0
+    /// Maximum libfuse worker threads; 1 = single-threaded loop (-s or threaded=0).
+    public var threads: Int = 10
+    public var foreground: Bool = false
+    public var debug: Bool = false
+    /// The complete -o list handed to libfuse (defaults first, then the caller's mount options).
+    public var fuseOptions: [String] = []
+    /// Options accepted but ignored, each a line for stderr.
+    public var warnings: [String] = []
+
+    public init(mountpoint: String, lowerDirs: [String]) {
+        self.mountpoint = mountpoint
+        self.lowerDirs = lowerDirs
+    }
+
+    /// Without an upper layer the mount is read-only.
+    public var isReadOnly: Bool { upperDir == nil }
+
+    /// The flat directory the upper layer builds objects in: WORKDIR/work.
+    public var workTempDir: String? { workDir.map { $0 == "/" ? "/work" : $0 + "/work" } }
+
+    public var fuseConfig: FuseMountConfig {
+        FuseMountConfig(
+            mountpoint: mountpoint, foreground: foreground, debug: debug, fuseOptions: fuseOptions,
+            timeout: timeout, threads: threads)
+    }
+}
+
+/// The result of parsing a command line.
+public enum Command: Sendable, Equatable {
+    case help
+    case version
+    case mount(MountPlan)
+}

@@ -1,0 +1,251 @@
+import OverlayEngine
+
+/// The fuse-overlayfs command line: `[-f] [-d] [-s] [-o OPT[,OPT...]]... [SOURCE] MOUNTPOINT`,
+/// options before or after the positionals (mount.fuse3 passes `SOURCE MOUNTPOINT -o ...`).
+public enum Parser {
+    /// Options this program interprets; a close misspelling of one that changes what gets
+    /// mounted is an error rather than a warning (a typo in upperdir= would mount read-only).
+    static let ownOptions = ["lowerdir", "upperdir", "workdir", "uidmapping", "gidmapping"]
+    static let otherOwnOptions = ["timeout", "fsync", "volatile", "threaded"]
+
+    /// fuse-overlayfs options accepted and ignored for now, with a warning.
+    static let unsupported: Set<String> = [
+        "squash_to_root", "squash_to_uid", "squash_to_gid", "static_nlink", "noacl", "noxattrs", "writeback",
+        "xattr_permissions", "ino32_t", "xino", "fast_ino_check", "redirect_dir", "context", "plugins",
+    ]
+
+    /// Mount flags and options libfuse 3.14 understands (lib/mount.c, fuse_lowlevel.c): passed through.
+    static let fuseFlags: Set<String> = [
+        "ro", "suid", "nosuid", "dev", "nodev", "exec", "noexec", "async", "sync", "dirsync", "atime", "noatime",
+        "diratime", "nodiratime", "lazytime", "nolazytime", "relatime", "norelatime", "strictatime",
+        "nostrictatime", "allow_other", "allow_root", "default_permissions", "auto_unmount",
+    ]
+    static let fuseKeyed: Set<String> = [
+        "fsname", "subtype", "max_read", "fscontext", "defcontext", "rootcontext",
+    ]
+
+    /// libmount/fstab words that may reach a helper and mean nothing to it: ignored silently.
+    static let silent: Set<String> = ["rw", "defaults", "auto", "noauto", "nofail", "_netdev", "user", "users", "nouser", "owner", "group"]
+
+    /// Parses `arguments` (argv, including argv[0]).
+    public static func parse(_ arguments: [String], facts: HostFacts) throws(CLIError) -> Command {
+        var positionals: [String] = []
+        var optionLists: [String] = []
+        var foreground = false
+        var debug = false
+        var singleThread = false
+        var warnings: [String] = []
+        var endOfOptions = false
+        var i = 1
+        while i < arguments.count {
+            let a = arguments[i]
+            i += 1
+            if endOfOptions || !a.hasPrefix("-") || a == "-" {
+                positionals.append(a)
+                continue
+            }
+            switch a {
+            case "--": endOfOptions = true
+            case "-h", "--help": return .help
+            case "-V", "--version": return .version
+            case "-f": foreground = true
+            case "-d", "--debug", "-odebug":
+                debug = true
+                foreground = true
+            case "-s": singleThread = true
+            case "-o":
+                guard i < arguments.count else { throw CLIError("-o needs an argument") }
+                optionLists.append(arguments[i])
+                i += 1
+            default:
+                if a.hasPrefix("-o") {
+                    optionLists.append(String(a.dropFirst(2)))
+                } else {
+                    warnings.append("ignoring unknown argument '\(a)'")
+                }
+            }
+        }
+
+        let source: String?
+        let mountpoint: String
+        switch positionals.count {
+        case 0: throw CLIError("no mountpoint given (usage: shiftoverlay -o lowerdir=DIR[:DIR...][,upperdir=DIR,workdir=DIR] MOUNTPOINT)")
+        case 1:
+            source = nil
+            mountpoint = positionals[0]
+        case 2:
+            source = positionals[0]
+            mountpoint = positionals[1]
+        default:
+            throw CLIError("too many arguments: \(positionals.joined(separator: " ")) (expected [SOURCE] MOUNTPOINT)")
+        }
+        guard !mountpoint.isEmpty else { throw CLIError("empty mountpoint") }
+
+        var state = OptionState(facts: facts)
+        for list in optionLists {
+            for entry in OptionList.split(list) {
+                try state.apply(entry)
+            }
+        }
+        warnings += state.warnings
+
+        guard let lowers = state.lowerDirs, !lowers.isEmpty else {
+            var message = "no lowerdir= given: at least one lower layer is required"
+            if let typo = state.misspeltLowerdir { message += " (did you mean lowerdir= instead of \(typo)=?)" }
+            throw CLIError(message)
+        }
+        if state.upperDir != nil && state.workDir == nil {
+            throw CLIError("upperdir= needs workdir= (a directory on the same filesystem as the upper layer)")
+        }
+        if state.workDir != nil && state.upperDir == nil {
+            throw CLIError("workdir= is only meaningful with upperdir=")
+        }
+
+        var plan = MountPlan(mountpoint: resolve(mountpoint, facts.cwd), lowerDirs: lowers)
+        plan.source = source
+        plan.upperDir = state.upperDir
+        plan.workDir = state.workDir
+        plan.uidMap = state.uidMap
+        plan.gidMap = state.gidMap
+        plan.fsync = state.fsync
+        plan.timeout = state.timeout
+        plan.threads = singleThread ? 1 : state.threads
+        plan.foreground = foreground || state.debug
+        plan.debug = debug || state.debug
+        plan.warnings = warnings
+
+        // fuse-overlayfs's defaults first, so the caller's flags (later) win.
+        var fuse = facts.isRoot
+            ? ["default_permissions", "allow_other", "suid", "noatime"] : ["default_permissions", "noatime"]
+        // libfuse refuses allow_root together with allow_other.
+        if state.fuseOptions.contains("allow_root") { fuse.removeAll { $0 == "allow_other" } }
+        fuse += state.fuseOptions
+        if !state.fuseOptions.contains(where: { $0.hasPrefix("fsname=") }) {
+            fuse.append("fsname=" + (source.flatMap { $0.isEmpty ? nil : $0 } ?? "shiftoverlay"))
+        }
+        if !state.fuseOptions.contains(where: { $0.hasPrefix("subtype=") }) {
+            fuse.append("subtype=shiftoverlay")
+        }
+        plan.fuseOptions = fuse
+        return .mount(plan)
+    }
+
+    /// An absolute form of `path` (relative to `cwd`), without trailing slashes.
+    static func resolve(_ path: String, _ cwd: String) -> String {
+        var p = path.hasPrefix("/") ? path : (cwd.hasSuffix("/") ? cwd + path : cwd + "/" + path)
+        while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+        return p
+    }
+}
+
+/// The -o entries seen so far (later entries override earlier ones).
+struct OptionState {
+    let facts: HostFacts
+    var lowerDirs: [String]?
+    var upperDir: String?
+    var workDir: String?
+    var uidMap: IDMap = .identity
+    var gidMap: IDMap = .identity
+    var fsync = true
+    var timeout = 1.0
+    var threads = 10
+    var fuseOptions: [String] = []
+    var warnings: [String] = []
+    var misspeltLowerdir: String?
+    /// `-o debug` (libfuse's spelling of -d).
+    var debug = false
+
+    init(facts: HostFacts) { self.facts = facts }
+
+    mutating func apply(_ entry: String) throws(CLIError) {
+        let (key, value) = OptionList.keyValue(entry)
+        switch key {
+        case "lowerdir":
+            let v = try required(key, value)
+            let dirs = OptionList.splitValue(v, on: ":").filter { !$0.isEmpty }
+                .map { Parser.resolve($0, facts.cwd) }
+            guard !dirs.isEmpty else { throw CLIError("lowerdir= names no directory") }
+            lowerDirs = dirs
+        case "upperdir":
+            upperDir = Parser.resolve(OptionList.unescapePath(try required(key, value)), facts.cwd)
+        case "workdir":
+            workDir = Parser.resolve(OptionList.unescapePath(try required(key, value)), facts.cwd)
+        case "uidmapping":
+            uidMap = try IDMapParser.parse(try required(key, value), option: key, overflowID: facts.overflowUID)
+        case "gidmapping":
+            gidMap = try IDMapParser.parse(try required(key, value), option: key, overflowID: facts.overflowGID)
+        case "timeout":
+            let v = try required(key, value)
+            guard let t = Double(v), t.isFinite, t >= 0 else {
+                throw CLIError("timeout=\(v): expected a number of seconds >= 0")
+            }
+            timeout = t
+        case "fsync":
+            switch try required(key, value) {
+            case "0": fsync = false
+            case "1": fsync = true
+            case let v: throw CLIError("fsync=\(v): expected 0 or 1")
+            }
+        case "debug" where value == nil:
+            debug = true
+        case "volatile" where value == nil:
+            fsync = false
+        case "threaded":
+            let v = try required(key, value)
+            guard let n = Int(v), n >= 0, n <= 100_000 else {
+                throw CLIError("threaded=\(v): expected 0 (single thread), 1 (default pool) or a thread count")
+            }
+            threads = n == 0 ? 1 : (n == 1 ? 10 : n)
+        case _ where Parser.unsupported.contains(key):
+            warnings.append("ignoring fuse-overlayfs option '\(entry)' (not supported yet)")
+        case _ where value == nil && Parser.fuseFlags.contains(key):
+            fuseOptions.append(entry)
+        case _ where value != nil && Parser.fuseKeyed.contains(key):
+            fuseOptions.append(entry)
+        case _ where Parser.silent.contains(key) || key.hasPrefix("x-"):
+            break
+        default:
+            try unknown(entry, key: key, value: value)
+        }
+    }
+
+    private func required(_ key: String, _ value: String?) throws(CLIError) -> String {
+        guard let value, !value.isEmpty else { throw CLIError("\(key)= needs a value") }
+        return value
+    }
+
+    private mutating func unknown(_ entry: String, key: String, value: String?) throws(CLIError) {
+        if let near = Parser.ownOptions.first(where: { editDistance($0, key) <= 2 }) {
+            if near == "lowerdir" && lowerDirs == nil { misspeltLowerdir = key }
+            if value != nil {
+                throw CLIError("unknown option '\(key)=': did you mean \(near)=?")
+            }
+        }
+        var line = "ignoring unknown option '\(entry)'"
+        let all = Parser.ownOptions + Parser.otherOwnOptions + Array(Parser.unsupported)
+            + Array(Parser.fuseFlags) + Array(Parser.fuseKeyed)
+        if let near = all.sorted().first(where: { editDistance($0, key) <= 1 && $0 != key }) {
+            line += " (did you mean \(near)?)"
+        }
+        warnings.append(line)
+    }
+}
+
+/// Levenshtein distance (on bytes; option names are ASCII).
+func editDistance(_ a: String, _ b: String) -> Int {
+    let x = Array(a.utf8)
+    let y = Array(b.utf8)
+    if x.isEmpty { return y.count }
+    if y.isEmpty { return x.count }
+    var previous = Array(0...y.count)
+    var current = previous
+    for i in 1...x.count {
+        current[0] = i
+        for j in 1...y.count {
+            let cost = x[i - 1] == y[j - 1] ? 0 : 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+        }
+        swap(&previous, &current)
+    }
+    return previous[y.count]
+}
