@@ -65,7 +65,12 @@ struct AttributeTests {
         try await withLayer(factory) { layer in
             try makeFile(layer, at("both"))
             try layer.chmod(at("both"), mode: 0o6755)
+            // With no id given nothing happens (the layer makes no call at all).
             try layer.chown(at("both"), uid: nil, gid: nil)
+            #expect(try layer.stat(at("both")).mode == S_IFREG | 0o6755)
+            #expect(throws: Errno.ENOENT) { try layer.chown(at("missing"), uid: nil, gid: nil) }
+            // A real chown clears setuid, and setgid when group-executable, even for root.
+            try layer.chown(at("both"), uid: 0, gid: nil)
             #expect(try layer.stat(at("both")).mode == S_IFREG | 0o755)
             // setgid without group-execute (mandatory-locking style) survives.
             try makeFile(layer, at("sgid"))

@@ -22,7 +22,7 @@ struct LayerFactory: Sendable, CustomTestStringConvertible {
 
     static let all: [LayerFactory] = [
         .memory
-        // .posix,  // enabled once PosixLayer is merged (see PosixFactory.swift.pending)
+        // .posix,  // after merging PosixLayer: move Tests/PosixFactory.swift.pending here as PosixFactory.swift
     ]
 }
 
