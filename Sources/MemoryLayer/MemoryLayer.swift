@@ -9,7 +9,7 @@ import Synchronization
 /// Known differences from ext4 (documented, deliberate): file data is not sparse (holes are
 /// zeros; growth is charged to `capacityBytes`, SEEK_DATA/SEEK_HOLE see one data extent);
 /// `system.*` xattrs (POSIX ACLs) are EOPNOTSUPP; there is no per-inode xattr space limit;
-/// fifos, sockets and devices cannot be opened (ENXIO).
+/// fifos, sockets and devices cannot be opened (ENXIO), directories neither (EISDIR).
 ///
 /// Thread safety: `state` (one Mutex) protects the whole tree: every inode and its fields, the
 /// open-file table, the capacity accounting and the injected faults. Every public method takes
@@ -159,7 +159,7 @@ extension Tree {
         case .symlink:
             throw .ELOOP
         case .directory:
-            if flags.isWritable || flags.contains(.truncate) { throw .EISDIR }
+            throw .EISDIR  // only regular files are opened (the POSIX layer refuses directories)
         case .regular:
             if flags.contains(.directory) { throw .ENOTDIR }
             if flags.contains(.truncate) {

@@ -100,6 +100,9 @@ extension MemoryLayer {
     public func chown(_ at: Place, uid: UInt32?, gid: UInt32?) throws(Errno) {
         try locked(.chown) { (tree) throws(Errno) in
             let node = try tree.node(at)
+            // Like the POSIX layer: with neither id given nothing is called, so nothing
+            // changes (a real lchown(-1, -1) would still clear setuid and touch ctime).
+            if uid == nil && gid == nil { return }
             if let uid { node.uid = uid }
             if let gid { node.gid = gid }
             if !node.isDirectory {
@@ -145,7 +148,9 @@ extension MemoryLayer {
             case .regular: break
             case .directory: throw .EISDIR
             case .symlink: throw .ELOOP
-            default: throw .EINVAL
+            // The POSIX layer opens the object (O_WRONLY|O_NONBLOCK|O_NOFOLLOW) to ftruncate it:
+            // a fifo without reader, a socket or a device that is not there give ENXIO.
+            default: throw .ENXIO
             }
             try tree.resize(node, to: size)
             node.touchModified(tree.now())
