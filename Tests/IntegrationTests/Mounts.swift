@@ -1,0 +1,469 @@
+// Harness for mount-based integration tests (see SWIFT-LIBFUSE-NOTES.md §5).
+//
+// - The `shiftoverlay` binary is found next to the test bundle (directory of /proc/self/exe).
+// - Each test gets its own `mkdtemp` scratch directory; nothing is shared between tests.
+// - shiftoverlay is started in the foreground (`-f`) as a child `Process`; we poll
+//   /proc/self/mountinfo until the mountpoint appears (10 s deadline, fail early if it exits).
+// - Every mount is made through `withShiftoverlay` / `withKernelOverlay`, which unmount in a
+//   `defer`, so a failing test never leaves a mount behind. `Scratch.remove()` additionally
+//   detaches anything still mounted below the scratch directory before `rm -rf --one-file-system`.
+// - Processes are only ever signalled by PID, and only processes this harness started (or, for the
+//   daemonized case, a process whose command line names our unique scratch mountpoint).
+
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+// MARK: - Environment
+
+enum Env {
+    /// Mount tests need root and /dev/fuse. CI satisfies both, so the tests really run there.
+    static let canMount: Bool = geteuid() == 0 && access("/dev/fuse", F_OK) == 0
+
+    /// Directory holding the test bundle (and the built products, including `shiftoverlay`).
+    static let productsDir: String = {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        return (exe as NSString).deletingLastPathComponent
+    }()
+
+    static var binary: String { productsDir + "/shiftoverlay" }
+
+    /// The subtree of the host's /usr used as the bottom lower in the read-only test.
+    static let usrSubtree = "/usr/include"
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+// MARK: - Running commands
+
+struct RunResult: CustomStringConvertible {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+    var ok: Bool { status == 0 }
+    var description: String { "status \(status)\nstdout: \(stdout.prefix(2000))\nstderr: \(stderr.prefix(2000))" }
+}
+
+/// Runs `argv` (argv[0] is looked up on PATH unless absolute) with stdin from /dev/null,
+/// stdout/stderr captured through temporary files (no pipe deadlocks on big outputs).
+/// A process still running after `timeout` seconds is sent SIGTERM, then SIGKILL, by its PID.
+@discardableResult
+func run(_ argv: [String], cwd: String? = nil, timeout: Double = 300, env: [String: String] = [:]) -> RunResult {
+    precondition(!argv.isEmpty)
+    let p = Process()
+    if argv[0].hasPrefix("/") {
+        p.executableURL = URL(fileURLWithPath: argv[0])
+        p.arguments = Array(argv.dropFirst())
+    } else {
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = argv
+    }
+    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+    var environment = ProcessInfo.processInfo.environment
+    environment["LC_ALL"] = "C"
+    environment["TZ"] = "UTC"
+    for (k, v) in env { environment[k] = v }
+    p.environment = environment
+
+    let outPath = tempFile("out"), errPath = tempFile("err")
+    defer {
+        unlink(outPath)
+        unlink(errPath)
+    }
+    guard let out = FileHandle(forWritingAtPath: outPath), let err = FileHandle(forWritingAtPath: errPath) else {
+        return RunResult(status: -1, stdout: "", stderr: "harness: cannot open capture files")
+    }
+    p.standardInput = FileHandle.nullDevice
+    p.standardOutput = out
+    p.standardError = err
+    do { try p.run() } catch {
+        return RunResult(status: -1, stdout: "", stderr: "harness: cannot run \(argv): \(error)")
+    }
+    let deadline = Date().addingTimeInterval(timeout)
+    while p.isRunning && Date() < deadline { usleep(2_000) }
+    var timedOut = false
+    if p.isRunning {
+        timedOut = true
+        kill(p.processIdentifier, SIGTERM)
+        let grace = Date().addingTimeInterval(2)
+        while p.isRunning && Date() < grace { usleep(10_000) }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+    }
+    try? out.close()
+    try? err.close()
+    let o = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+    var e = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+    if timedOut { e += "\nharness: timed out after \(timeout) s: \(argv)" }
+    let status: Int32 = p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus
+    return RunResult(status: timedOut ? -2 : status, stdout: o, stderr: e)
+}
+
+/// `bash -euo pipefail -c script`; records an issue (with output) on failure.
+@discardableResult
+func sh(
+    _ script: String, cwd: String, sourceLocation: SourceLocation = #_sourceLocation
+) -> RunResult {
+    let r = run(["/bin/bash", "-euo", "pipefail", "-c", script], cwd: cwd)
+    #expect(r.ok, "shell failed: \(script)\n\(r)", sourceLocation: sourceLocation)
+    return r
+}
+
+private func tempFile(_ tag: String) -> String {
+    var template = Array((NSTemporaryDirectory() + "/shiftoverlay-it-\(tag).XXXXXX").utf8CString)
+    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    if fd >= 0 { close(fd) }
+    return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+}
+
+// MARK: - Scratch directories
+
+/// A unique `mkdtemp` directory per test. Call `remove()` in a `defer`.
+final class Scratch {
+    let root: String
+
+    init(_ tag: String = "t") throws {
+        let base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        var template = Array("\(base)/shiftoverlay-it.\(tag).XXXXXX".utf8CString)
+        let ok = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) != nil }
+        guard ok else { throw HarnessError("mkdtemp failed: errno \(errno)") }
+        let made = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        // Canonical path: it must match /proc/self/mountinfo and must not contain ':' or ','.
+        root = realPath(made)
+        chmod(root, 0o755)
+    }
+
+    /// Creates (with parents) and returns `root/name`.
+    @discardableResult
+    func dir(_ name: String) throws -> String {
+        let p = root + "/" + name
+        try FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true)
+        chmod(p, 0o755)
+        return p
+    }
+
+    /// Detaches anything still mounted below `root` (deepest first), then removes the tree.
+    func remove() {
+        for m in mountPoints().filter({ $0 == root || $0.hasPrefix(root + "/") }).sorted(by: { $0.count > $1.count })
+        {
+            Issue.record("harness: \(m) was still mounted at cleanup; detaching")
+            _ = run(["fusermount3", "-u", "-z", m], timeout: 10)
+            if isMounted(m) { _ = run(["/bin/umount", "-l", m], timeout: 10) }
+        }
+        _ = run(["rm", "-rf", "--one-file-system", root], timeout: 120)
+    }
+}
+
+func realPath(_ p: String) -> String {
+    guard let r = realpath(p, nil) else { return p }
+    defer { free(r) }
+    return String(cString: r)
+}
+
+// MARK: - Mount table
+
+/// Mount points (field 5 of /proc/self/mountinfo, octal escapes decoded).
+func mountPoints() -> [String] {
+    guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return [] }
+    return text.split(separator: "\n").compactMap { line in
+        let f = line.split(separator: " ", omittingEmptySubsequences: false)
+        return f.count > 4 ? unescapeMountinfo(String(f[4])) : nil
+    }
+}
+
+/// Filesystem type (after the " - " separator) of the topmost mount at `path`, if any.
+func mountType(_ path: String) -> String? {
+    guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
+    var found: String?
+    for line in text.split(separator: "\n") {
+        let f = line.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+        guard f.count > 4, unescapeMountinfo(f[4]) == path, let sep = f.firstIndex(of: "-"), sep + 1 < f.count
+        else { continue }
+        found = f[sep + 1]
+    }
+    return found
+}
+
+func isMounted(_ path: String) -> Bool { mountPoints().contains(path) }
+
+func unescapeMountinfo(_ s: String) -> String {
+    let b = Array(s.utf8)
+    var out: [UInt8] = []
+    var i = 0
+    while i < b.count {
+        if b[i] == UInt8(ascii: "\\"), i + 3 < b.count,
+            let v = UInt8(String(decoding: b[(i + 1)...(i + 3)], as: UTF8.self), radix: 8)
+        {
+            out.append(v)
+            i += 4
+        } else {
+            out.append(b[i])
+            i += 1
+        }
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+// MARK: - shiftoverlay mounts
+
+/// A running `shiftoverlay -f` daemon serving `mountpoint`.
+final class ShiftMount {
+    let mountpoint: String
+    let process: Process
+    let logPath: String
+    private var unmounted = false
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    var pid: pid_t { process.processIdentifier }
+
+    /// Starts `shiftoverlay -f <args> mountpoint` and waits (≤ 10 s) until it is mounted.
+    init(args: [String], mountpoint: String, logPath: String) throws {
+        self.mountpoint = mountpoint
+        self.logPath = logPath
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        guard FileManager.default.isExecutableFile(atPath: Env.binary) else {
+            throw HarnessError("shiftoverlay binary not found at \(Env.binary)")
+        }
+        guard !isMounted(mountpoint) else { throw HarnessError("\(mountpoint) is already a mount point") }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Env.binary)
+        p.arguments = ["-f"] + args + [mountpoint]
+        p.standardInput = FileHandle.nullDevice
+        let h = FileHandle(forWritingAtPath: logPath)
+        p.standardOutput = h
+        p.standardError = h
+        process = p
+        try p.run()
+        try? h?.close()
+        let deadline = Date().addingTimeInterval(10)
+        while !isMounted(mountpoint) {
+            if !p.isRunning {
+                p.waitUntilExit()
+                throw HarnessError(
+                    "shiftoverlay exited (status \(p.terminationStatus)) before mounting \(mountpoint); args \(args); output:\n\(log)"
+                )
+            }
+            if Date() > deadline {
+                stop()
+                throw HarnessError("shiftoverlay did not mount \(mountpoint) within 10 s; output:\n\(log)")
+            }
+            usleep(5_000)
+        }
+    }
+
+    /// `fusermount3 -u`, then waits for the daemon to exit (SIGTERM, then SIGKILL, by PID if it
+    /// does not). Records an issue if unmounting or the daemon's exit did not happen cleanly.
+    func unmount(sourceLocation: SourceLocation = #_sourceLocation) {
+        guard !unmounted else { return }
+        unmounted = true
+        let r = run(["fusermount3", "-u", mountpoint], timeout: 20)
+        if !r.ok {
+            Issue.record("fusermount3 -u \(mountpoint) failed: \(r)", sourceLocation: sourceLocation)
+            _ = run(["fusermount3", "-u", "-z", mountpoint], timeout: 10)
+            if isMounted(mountpoint) { _ = run(["/bin/umount", "-l", mountpoint], timeout: 10) }
+        }
+        if !waitExit(seconds: 5) {
+            Issue.record("shiftoverlay (pid \(pid)) still running 5 s after unmount", sourceLocation: sourceLocation)
+            stop()
+        }
+    }
+
+    /// Waits until the daemon has exited.
+    func waitExit(seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(5_000) }
+        if process.isRunning { return false }
+        process.waitUntilExit()
+        return true
+    }
+
+    /// Last resort: SIGTERM then SIGKILL to our child, by PID; detach the mount if still there.
+    func stop() {
+        if process.isRunning {
+            kill(pid, SIGTERM)
+            if !waitExit(seconds: 3) {
+                kill(pid, SIGKILL)
+                process.waitUntilExit()
+            }
+        }
+        if isMounted(mountpoint) {
+            _ = run(["fusermount3", "-u", "-z", mountpoint], timeout: 10)
+            if isMounted(mountpoint) { _ = run(["/bin/umount", "-l", mountpoint], timeout: 10) }
+        }
+    }
+}
+
+/// Builds the `-o` value: `lowerdir=A:B[,upperdir=U,workdir=W][,extra]`.
+func overlayOptions(lowers: [String], upper: String? = nil, work: String? = nil, extra: [String] = []) -> String {
+    var o = ["lowerdir=" + lowers.joined(separator: ":")]
+    if let upper { o.append("upperdir=" + upper) }
+    if let work { o.append("workdir=" + work) }
+    return (o + extra).joined(separator: ",")
+}
+
+/// Mounts shiftoverlay (`-f`) for the duration of `body`; always unmounts and reaps the daemon.
+func withShiftoverlay<T>(
+    _ scratch: Scratch, lowers: [String], upper: String? = nil, work: String? = nil, extra: [String] = [],
+    mountpoint: String? = nil, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: (ShiftMount) throws -> T
+) throws -> T {
+    let mnt = try mountpoint ?? scratch.dir("mnt-shift-\(UUID().uuidString.prefix(8))")
+    let log = scratch.root + "/shiftoverlay-\(UUID().uuidString.prefix(8)).log"
+    let m = try ShiftMount(
+        args: ["-o", overlayOptions(lowers: lowers, upper: upper, work: work, extra: extra)],
+        mountpoint: mnt, logPath: log)
+    defer { m.unmount(sourceLocation: sourceLocation) }
+    #expect(mountType(mnt)?.hasPrefix("fuse") == true, "mount type at \(mnt): \(mountType(mnt) ?? "none")")
+    return try body(m)
+}
+
+// MARK: - Kernel overlayfs (the oracle)
+
+/// Mounts kernel overlayfs for the duration of `body` (a fresh, empty workdir is made when there
+/// is an upper: the kernel needs its own). Always unmounts.
+func withKernelOverlay<T>(
+    _ scratch: Scratch, lowers: [String], upper: String? = nil, mountpoint: String? = nil,
+    _ body: (String) throws -> T
+) throws -> T {
+    let tag = UUID().uuidString.prefix(8)
+    let mnt = try mountpoint ?? scratch.dir("mnt-kernel-\(tag)")
+    var work: String?
+    if upper != nil { work = try scratch.dir("kwork-\(tag)") }
+    let opts = overlayOptions(lowers: lowers, upper: upper, work: work)
+    let r = run(["/bin/mount", "-t", "overlay", "overlay", "-o", opts, mnt], timeout: 30)
+    guard r.ok, isMounted(mnt) else { throw HarnessError("kernel overlay mount failed (-o \(opts)): \(r)") }
+    defer {
+        let u = run(["/bin/umount", mnt], timeout: 30)
+        if !u.ok {
+            Issue.record("umount \(mnt) failed: \(u)")
+            _ = run(["/bin/umount", "-l", mnt], timeout: 10)
+        }
+    }
+    return try body(mnt)
+}
+
+// MARK: - File-system helpers
+
+/// lstat, or nil on failure (see `lstatErrno` for the errno).
+func lstatPath(_ path: String) -> stat? {
+    var st = stat()
+    return lstat(path, &st) == 0 ? st : nil
+}
+
+func lstatErrno(_ path: String) -> Int32 {
+    var st = stat()
+    return lstat(path, &st) == 0 ? 0 : errno
+}
+
+func mtimeNs(_ st: stat) -> Int64 { Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec) }
+
+func write(_ path: String, _ text: String) throws {
+    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+}
+
+func read(_ path: String) -> String? {
+    guard let d = FileManager.default.contents(atPath: path) else { return nil }
+    return String(decoding: d, as: UTF8.self)
+}
+
+func listDir(_ path: String) -> [String]? {
+    (try? FileManager.default.contentsOfDirectory(atPath: path))?.sorted()
+}
+
+/// A comparable description of a tree: one line per entry, sorted.
+/// Directories: path, type, mode, uid, gid. Everything else additionally: size, nlink,
+/// mtime (ns), symlink target. Excluded on purpose (kernel overlayfs and a FUSE overlay
+/// legitimately differ, or the values cannot be reproduced across mounts):
+/// - st_ino / st_dev: each mount has its own device; FUSE inode numbers are per mount.
+/// - directory st_size: the kernel shows the upper (or top) real dir's size; FUSE may not.
+/// - directory st_nlink: the kernel reports 1 for merged directories.
+/// - directory mtime: readdir/attr caching in FUSE may lag within a mount; file mtimes are kept.
+/// - atime (noatime vs relatime, and reading changes it) and ctime (not settable; copy-up and
+///   chmod/chown set it to "now", differently per implementation).
+func treeListing(_ root: String) throws -> [String] {
+    let r = run(
+        [
+            "find", ".", "(", "-type", "d", "-printf", "%p d %m %U %G\\n", ")", "-o",
+            "-printf", "%p %y %m %U %G size=%s nlink=%n mtime=%T@ link=%l\\n",
+        ], cwd: root)
+    guard r.ok else { throw HarnessError("find in \(root) failed: \(r)") }
+    return r.stdout.split(separator: "\n").map(String.init).sorted()
+}
+
+/// Like `treeListing` but with sizes for all non-directories only (no nlink/mtime): the
+/// read-only test's view (`%p %y %s %m %U %G`).
+func simpleListing(_ root: String) throws -> [String] {
+    let r = run(
+        [
+            "find", ".", "(", "-type", "d", "-printf", "%p %y - %m %U %G\\n", ")", "-o",
+            "-printf", "%p %y %s %m %U %G\\n",
+        ], cwd: root)
+    guard r.ok else { throw HarnessError("find in \(root) failed: \(r)") }
+    return r.stdout.split(separator: "\n").map(String.init).sorted()
+}
+
+/// sha256 of every regular file, sorted by path.
+func contentHashes(_ root: String) throws -> [String] {
+    let r = run(["find", ".", "-type", "f", "-exec", "sha256sum", "{}", "+"], cwd: root)
+    guard r.ok else { throw HarnessError("hashing \(root) failed: \(r)") }
+    return r.stdout.split(separator: "\n").map(String.init).sorted { $0.dropFirst(66) < $1.dropFirst(66) }
+}
+
+/// All visible extended attributes (`getfattr -R -h -d -m -`), as sorted per-file blocks.
+func xattrListing(_ root: String) throws -> [String] {
+    let r = run(["getfattr", "-R", "-h", "-d", "-m", "-", "-e", "hex", "."], cwd: root)
+    guard r.ok else { throw HarnessError("getfattr in \(root) failed: \(r)") }
+    return r.stdout.components(separatedBy: "\n\n").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        .filter { !$0.isEmpty }.sorted()
+}
+
+/// The full comparable view of a mounted tree.
+struct TreeView: Equatable {
+    var listing: [String]
+    var hashes: [String]
+    var xattrs: [String]
+
+    init(_ root: String) throws {
+        listing = try treeListing(root)
+        hashes = try contentHashes(root)
+        xattrs = try xattrListing(root)
+    }
+
+    /// Lines present in one view but not the other (for readable failure messages).
+    func diff(_ o: TreeView) -> String {
+        func d(_ a: [String], _ b: [String], _ what: String) -> String {
+            let sa = Set(a), sb = Set(b)
+            let onlyA = a.filter { !sb.contains($0) }.prefix(20), onlyB = b.filter { !sa.contains($0) }.prefix(20)
+            if onlyA.isEmpty && onlyB.isEmpty { return "" }
+            return "\(what): only left:\n  " + onlyA.joined(separator: "\n  ") + "\n only right:\n  "
+                + onlyB.joined(separator: "\n  ") + "\n"
+        }
+        return d(listing, o.listing, "listing") + d(hashes, o.hashes, "hashes") + d(xattrs, o.xattrs, "xattrs")
+    }
+}
+
+/// Finds processes whose command line mentions `needle` (our unique scratch mountpoint).
+func pidsWithCmdline(containing needle: String) -> [pid_t] {
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+    return entries.compactMap { e -> pid_t? in
+        guard let pid = pid_t(e), pid != getpid(),
+            let d = FileManager.default.contents(atPath: "/proc/\(e)/cmdline")
+        else { return nil }
+        let args = d.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        return args.contains(needle) ? pid : nil
+    }
+}
+
+/// True while `pid` exists and is not a zombie.
+func processAlive(_ pid: pid_t) -> Bool {
+    guard let s = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+    guard let close = s.lastIndex(of: ")") else { return true }
+    let state = s[s.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+    return state != "Z" && state != "X"
+}
