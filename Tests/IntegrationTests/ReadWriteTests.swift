@@ -1,0 +1,75 @@
+// Read-write: the workload through shiftoverlay, then the same upper through a shiftoverlay
+// remount and through kernel overlayfs; and the reverse (kernel writes, shiftoverlay reads).
+
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension Integration {
+    @Suite struct ReadWrite {
+        @Test func workloadThenRemountAndKernelSeeTheSameTree() throws {
+            let s = try Scratch("rw")
+            defer { s.remove() }
+            let top = try s.dir("top"), bottom = try s.dir("bottom")
+            let upper = try s.dir("upper"), work = try s.dir("work")
+            try RWLayers.build(top: top, bottom: bottom)
+            let lowerBefore = try TreeView(bottom)
+            let topBefore = try TreeView(top)
+            let mnt = try s.dir("mnt")
+
+            let first = try withShiftoverlay(s, lowers: [top, bottom], upper: upper, work: work, mountpoint: mnt) {
+                m in
+                RWLayers.applyChanges(mnt: m.mountpoint, scratch: s.root)
+                // Private xattrs (opaque markers, ...) are never visible through the mount.
+                let priv = run(["getfattr", "-R", "-h", "-d", "-m", "^trusted\\.overlay\\.", "."], cwd: m.mountpoint)
+                #expect(priv.ok && priv.stdout.isEmpty, "private xattrs visible: \(priv.stdout)")
+                return try TreeView(m.mountpoint)
+            }
+            #expect(first.listing.count > 30)
+
+            // The lowers are unchanged; the upper holds the copy-ups and whiteouts.
+            let lowerAfter = try TreeView(bottom)
+            #expect(lowerAfter == lowerBefore, "\(lowerBefore.diff(lowerAfter))")
+            #expect(try TreeView(top) == topBefore)
+            #expect(read(bottom + "/append.txt") == "lower\n")
+            #expect(read(upper + "/append.txt") == "lower\nmore\n")
+            for w in ["delete.txt", "tree", "movedir", "rename.txt"] {
+                if let st = lstatPath(upper + "/" + w) {
+                    #expect(st.st_mode & S_IFMT == S_IFCHR && st.st_rdev == 0, "\(w) is not a 0/0 whiteout")
+                } else {
+                    Issue.record("no whiteout for \(w) in the upper")
+                }
+            }
+
+            // Remount shiftoverlay on the same upper: same view.
+            let again = try withShiftoverlay(s, lowers: [top, bottom], upper: upper, work: work, mountpoint: mnt) {
+                try TreeView($0.mountpoint)
+            }
+            #expect(again == first, "shiftoverlay remount differs:\n\(first.diff(again))")
+
+            // Kernel overlayfs on the same lowers and upper: same view.
+            let kernel = try withKernelOverlay(s, lowers: [top, bottom], upper: upper) { try TreeView($0) }
+            #expect(kernel == first, "kernel overlayfs sees a different tree (left shiftoverlay):\n\(first.diff(kernel))")
+        }
+
+        @Test func kernelWritesShiftoverlayReads() throws {
+            let s = try Scratch("rw-rev")
+            defer { s.remove() }
+            let top = try s.dir("top"), bottom = try s.dir("bottom")
+            let upper = try s.dir("upper"), work = try s.dir("work")
+            try RWLayers.build(top: top, bottom: bottom)
+            let kernel = try withKernelOverlay(s, lowers: [top, bottom], upper: upper) { mnt in
+                RWLayers.applyChanges(mnt: mnt, scratch: s.root)
+                return try TreeView(mnt)
+            }
+            try #require(kernel.listing.count > 30)
+            let shift = try withShiftoverlay(s, lowers: [top, bottom], upper: upper, work: work) {
+                try TreeView($0.mountpoint)
+            }
+            #expect(shift == kernel, "shiftoverlay differs from what kernel overlayfs wrote (left kernel):\n\(kernel.diff(shift))")
+        }
+    }
+}
