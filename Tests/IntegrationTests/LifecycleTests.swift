@@ -45,10 +45,10 @@ extension Integration {
             defer { m.stop() }
             #expect(read(mnt + "/hello.txt") == "hello\n")
             kill(m.pid, SIGTERM)
-            #expect(m.waitExit(seconds: 5), "daemon did not exit on SIGTERM")
+            #expect(m.child.wait(seconds: 5), "daemon did not exit on SIGTERM")
             #expect(!isMounted(mnt), "SIGTERM left \(mnt) mounted")
-            if !m.process.isRunning {
-                #expect(m.process.terminationReason == .exit, "SIGTERM was not handled (killed by the signal)")
+            if !m.child.isRunning {
+                #expect(!m.child.killedBySignal, "SIGTERM was not handled (killed by the signal)")
             }
         }
 

@@ -29,7 +29,11 @@ enum Env {
         return (exe as NSString).deletingLastPathComponent
     }()
 
-    static var binary: String { productsDir + "/shiftoverlay" }
+    /// The program under test: the built `shiftoverlay`, or `SHIFTOVERLAY_TEST_BINARY` (e.g.
+    /// `/usr/bin/fuse-overlayfs`, to check the tests themselves against the reference program).
+    static var binary: String {
+        ProcessInfo.processInfo.environment["SHIFTOVERLAY_TEST_BINARY"] ?? productsDir + "/shiftoverlay"
+    }
 
     /// The subtree of the host's /usr used as the bottom lower in the read-only test.
     static let usrSubtree = "/usr/include"
@@ -50,59 +54,118 @@ struct RunResult: CustomStringConvertible {
     var description: String { "status \(status)\nstdout: \(stdout.prefix(2000))\nstderr: \(stderr.prefix(2000))" }
 }
 
-/// Runs `argv` (argv[0] is looked up on PATH unless absolute) with stdin from /dev/null,
-/// stdout/stderr captured through temporary files (no pipe deadlocks on big outputs).
-/// A process still running after `timeout` seconds is sent SIGTERM, then SIGKILL, by its PID.
+/// A child process started with `posix_spawn`: an empty signal mask and default dispositions
+/// (Foundation's `Process` passes on the test runner's blocked signals, so a daemon started with
+/// it never sees SIGTERM), stdin from /dev/null, stdout/stderr appended to files. Foundation's
+/// `Process` is also unusable for a program that daemonizes: it waits for every holder of an
+/// inherited socket, i.e. for the daemon too.
+final class Child {
+    let pid: pid_t
+    private(set) var exitStatus: Int32?  // exit code, or 128 + signal
+    private(set) var killedBySignal = false
+
+    init(_ argv: [String], stdout: String, stderr: String, env: [String: String] = [:]) throws {
+        var environment = ProcessInfo.processInfo.environment
+        for (k, v) in env { environment[k] = v }
+        let path = argv[0].hasPrefix("/") ? argv[0] : "/usr/bin/env"
+        let args = argv[0].hasPrefix("/") ? argv : ["env"] + argv
+        var fa = posix_spawn_file_actions_t()
+        var attr = posix_spawnattr_t()
+        posix_spawn_file_actions_init(&fa)
+        posix_spawnattr_init(&attr)
+        defer {
+            posix_spawn_file_actions_destroy(&fa)
+            posix_spawnattr_destroy(&attr)
+        }
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&fa, 1, stdout, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_addopen(&fa, 2, stderr, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for sig in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2] { sigaddset(&defaults, sig) }
+        posix_spawnattr_setsigmask(&attr, &empty)
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let cArgs = args.map { strdup($0) } + [nil]
+        let cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            cArgs.forEach { free($0) }
+            cEnv.forEach { free($0) }
+        }
+        var p: pid_t = 0
+        let rc = posix_spawn(&p, path, &fa, &attr, cArgs, cEnv)
+        guard rc == 0 else { throw HarnessError("posix_spawn \(argv) failed: errno \(rc)") }
+        pid = p
+    }
+
+    /// Reaps the child if it has exited; true while it is still running.
+    var isRunning: Bool {
+        if exitStatus != nil { return false }
+        var status: Int32 = 0
+        let r = waitpid(pid, &status, WNOHANG)
+        if r == 0 { return true }
+        if r == pid {
+            if status & 0x7f == 0 {
+                exitStatus = (status >> 8) & 0xff
+            } else {
+                killedBySignal = true
+                exitStatus = 128 + (status & 0x7f)
+            }
+        } else {
+            exitStatus = -1  // not our child any more (should not happen)
+        }
+        return false
+    }
+
+    /// Waits up to `seconds` for the child to exit; true if it did.
+    @discardableResult
+    func wait(seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while isRunning {
+            if Date() > deadline { return false }
+            usleep(2_000)
+        }
+        return true
+    }
+
+    /// SIGTERM, then SIGKILL after `grace` seconds; always reaps.
+    func terminate(grace: Double = 3) {
+        guard isRunning else { return }
+        kill(pid, SIGTERM)
+        if !wait(seconds: grace) {
+            kill(pid, SIGKILL)
+            wait(seconds: 30)
+        }
+    }
+}
+
+/// Runs `argv` (argv[0] is looked up on PATH unless absolute; `cwd` through `env -C`) with stdin
+/// from /dev/null, stdout/stderr captured through temporary files (no pipe deadlocks on big
+/// outputs). A process still running after `timeout` seconds is terminated by its PID.
 @discardableResult
 func run(_ argv: [String], cwd: String? = nil, timeout: Double = 300, env: [String: String] = [:]) -> RunResult {
     precondition(!argv.isEmpty)
-    let p = Process()
-    if argv[0].hasPrefix("/") {
-        p.executableURL = URL(fileURLWithPath: argv[0])
-        p.arguments = Array(argv.dropFirst())
-    } else {
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = argv
-    }
-    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-    var environment = ProcessInfo.processInfo.environment
-    environment["LC_ALL"] = "C"
-    environment["TZ"] = "UTC"
-    for (k, v) in env { environment[k] = v }
-    p.environment = environment
-
     let outPath = tempFile("out"), errPath = tempFile("err")
     defer {
         unlink(outPath)
         unlink(errPath)
     }
-    guard let out = FileHandle(forWritingAtPath: outPath), let err = FileHandle(forWritingAtPath: errPath) else {
-        return RunResult(status: -1, stdout: "", stderr: "harness: cannot open capture files")
+    var full = argv
+    if let cwd { full = ["/usr/bin/env", "-C", cwd] + argv }
+    var environment = ["LC_ALL": "C", "TZ": "UTC"]
+    for (k, v) in env { environment[k] = v }
+    let child: Child
+    do { child = try Child(full, stdout: outPath, stderr: errPath, env: environment) } catch {
+        return RunResult(status: -1, stdout: "", stderr: "harness: \(error)")
     }
-    p.standardInput = FileHandle.nullDevice
-    p.standardOutput = out
-    p.standardError = err
-    do { try p.run() } catch {
-        return RunResult(status: -1, stdout: "", stderr: "harness: cannot run \(argv): \(error)")
-    }
-    let deadline = Date().addingTimeInterval(timeout)
-    while p.isRunning && Date() < deadline { usleep(2_000) }
-    var timedOut = false
-    if p.isRunning {
-        timedOut = true
-        kill(p.processIdentifier, SIGTERM)
-        let grace = Date().addingTimeInterval(2)
-        while p.isRunning && Date() < grace { usleep(10_000) }
-        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
-        p.waitUntilExit()
-    }
-    try? out.close()
-    try? err.close()
+    let timedOut = !child.wait(seconds: timeout)
+    if timedOut { child.terminate(grace: 2) }
     let o = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
     var e = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
     if timedOut { e += "\nharness: timed out after \(timeout) s: \(argv)" }
-    let status: Int32 = p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus
-    return RunResult(status: timedOut ? -2 : status, stdout: o, stderr: e)
+    return RunResult(status: timedOut ? -2 : child.exitStatus ?? -1, stdout: o, stderr: e)
 }
 
 /// `bash -euo pipefail -c script`; records an issue (with output) on failure.
@@ -215,38 +278,27 @@ func unescapeMountinfo(_ s: String) -> String {
 /// A running `shiftoverlay -f` daemon serving `mountpoint`.
 final class ShiftMount {
     let mountpoint: String
-    let process: Process
+    let child: Child
     let logPath: String
     private var unmounted = false
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
-    var pid: pid_t { process.processIdentifier }
+    var pid: pid_t { child.pid }
 
     /// Starts `shiftoverlay -f <args> mountpoint` and waits (≤ 10 s) until it is mounted.
     init(args: [String], mountpoint: String, logPath: String) throws {
         self.mountpoint = mountpoint
         self.logPath = logPath
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         guard FileManager.default.isExecutableFile(atPath: Env.binary) else {
             throw HarnessError("shiftoverlay binary not found at \(Env.binary)")
         }
         guard !isMounted(mountpoint) else { throw HarnessError("\(mountpoint) is already a mount point") }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Env.binary)
-        p.arguments = ["-f"] + args + [mountpoint]
-        p.standardInput = FileHandle.nullDevice
-        let h = FileHandle(forWritingAtPath: logPath)
-        p.standardOutput = h
-        p.standardError = h
-        process = p
-        try p.run()
-        try? h?.close()
+        child = try Child([Env.binary, "-f"] + args + [mountpoint], stdout: logPath, stderr: logPath)
         let deadline = Date().addingTimeInterval(10)
         while !isMounted(mountpoint) {
-            if !p.isRunning {
-                p.waitUntilExit()
+            if !child.isRunning {
                 throw HarnessError(
-                    "shiftoverlay exited (status \(p.terminationStatus)) before mounting \(mountpoint); args \(args); output:\n\(log)"
+                    "shiftoverlay exited (status \(child.exitStatus ?? -1)) before mounting \(mountpoint); args \(args); output:\n\(log)"
                 )
             }
             if Date() > deadline {
@@ -265,33 +317,17 @@ final class ShiftMount {
         let r = run(["fusermount3", "-u", mountpoint], timeout: 20)
         if !r.ok {
             Issue.record("fusermount3 -u \(mountpoint) failed: \(r)", sourceLocation: sourceLocation)
-            _ = run(["fusermount3", "-u", "-z", mountpoint], timeout: 10)
-            if isMounted(mountpoint) { _ = run(["/bin/umount", "-l", mountpoint], timeout: 10) }
         }
-        if !waitExit(seconds: 5) {
+        if !child.wait(seconds: 5) {
             Issue.record("shiftoverlay (pid \(pid)) still running 5 s after unmount", sourceLocation: sourceLocation)
-            stop()
         }
+        stop()
     }
 
-    /// Waits until the daemon has exited.
-    func waitExit(seconds: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { usleep(5_000) }
-        if process.isRunning { return false }
-        process.waitUntilExit()
-        return true
-    }
-
-    /// Last resort: SIGTERM then SIGKILL to our child, by PID; detach the mount if still there.
+    /// Last resort (and idempotent): SIGTERM then SIGKILL to our child, by PID; detach the mount
+    /// if it is still there.
     func stop() {
-        if process.isRunning {
-            kill(pid, SIGTERM)
-            if !waitExit(seconds: 3) {
-                kill(pid, SIGKILL)
-                process.waitUntilExit()
-            }
-        }
+        child.terminate()
         if isMounted(mountpoint) {
             _ = run(["fusermount3", "-u", "-z", mountpoint], timeout: 10)
             if isMounted(mountpoint) { _ = run(["/bin/umount", "-l", mountpoint], timeout: 10) }
