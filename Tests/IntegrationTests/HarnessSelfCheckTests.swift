@@ -65,7 +65,8 @@ extension Integration {
             let second = try withKernelOverlay(s, lowers: [top, bottom], upper: upper, mountpoint: mnt) {
                 try TreeView($0)
             }
-            #expect(first == second, "\(first.diff(second))")
+            let same = first == second
+            #expect(same, "\(first.diff(second))")
             #expect(first.listing.count > 30)
             #expect(!isMounted(mnt))
         }

@@ -66,3 +66,33 @@ extension Integration {
         }
     }
 }
+
+extension Integration.Lifecycle {
+    /// mount(8) / fstab form: mount.fuse3 runs `PROG SOURCE MOUNTPOINT -o rw,...,dev,suid` and waits
+    /// for it to exit; `umount MOUNTPOINT` must end the daemon.
+    @Test func mountFuseFormAndUmountEndTheDaemon() throws {
+        let s = try Scratch("mount8")
+        defer { s.remove() }
+        let lower = try s.dir("lower"), upper = try s.dir("upper"), work = try s.dir("work")
+        let mnt = try s.dir("mnt")
+        try write(lower + "/hello.txt", "hello\n")
+        let opts = overlayOptions(lowers: [lower], upper: upper, work: work)
+        let r = run(["/bin/mount", "-t", "fuse", "-o", opts, Env.binary + "#overlay", mnt], timeout: 30)
+        defer {
+            if isMounted(mnt) { _ = run(["/bin/umount", "-l", mnt], timeout: 10) }
+            for pid in pidsWithCmdline(containing: mnt) where processAlive(pid) { kill(pid, SIGTERM) }
+        }
+        try #require(r.ok, "mount -t fuse \(Env.binary)#overlay: \(r)")
+        #expect(isMounted(mnt))
+        #expect(read(mnt + "/hello.txt") == "hello\n")
+        try write(mnt + "/new.txt", "new\n")
+        #expect(read(upper + "/new.txt") == "new\n")
+        let pids = pidsWithCmdline(containing: mnt).filter(processAlive)
+        try #require(pids.count == 1, "expected one daemon serving \(mnt), found \(pids)")
+        let u = run(["/bin/umount", mnt], timeout: 20)
+        #expect(u.ok, "\(u)")
+        let deadline = Date().addingTimeInterval(5)
+        while processAlive(pids[0]) && Date() < deadline { usleep(10_000) }
+        #expect(!processAlive(pids[0]), "daemon \(pids[0]) still running after umount")
+    }
+}

@@ -27,7 +27,7 @@ extension Integration {
                 let mnt = m.mountpoint
                 // 1. The whole tree: paths, types, sizes, modes, owners equal the kernel's.
                 let listing = try simpleListing(mnt)
-                #expect(listing.count == kernel.count)
+                #expect(listing.count == kernel.count, "entries: shiftoverlay \(listing.count), kernel \(kernel.count)")
                 if listing != kernel {
                     let k = Set(kernel), l = Set(listing)
                     Issue.record(

@@ -32,8 +32,11 @@ extension Integration {
 
             // The lowers are unchanged; the upper holds the copy-ups and whiteouts.
             let lowerAfter = try TreeView(bottom)
-            #expect(lowerAfter == lowerBefore, "\(lowerBefore.diff(lowerAfter))")
-            #expect(try TreeView(top) == topBefore)
+            let lowerSame = lowerAfter == lowerBefore
+            #expect(lowerSame, "a lower layer changed:\n\(lowerBefore.diff(lowerAfter))")
+            let topAfter = try TreeView(top)
+            let topSame = topAfter == topBefore
+            #expect(topSame, "the top lower changed:\n\(topBefore.diff(topAfter))")
             #expect(read(bottom + "/append.txt") == "lower\n")
             #expect(read(upper + "/append.txt") == "lower\nmore\n")
             for w in ["delete.txt", "tree", "movedir", "rename.txt"] {
@@ -44,15 +47,19 @@ extension Integration {
                 }
             }
 
-            // Remount shiftoverlay on the same upper: same view.
+            // Remount shiftoverlay on the same upper: same view. File mtimes are compared to the ns:
+            // a view that shows one mtime while mounted and another after a remount (fuse-overlayfs
+            // 1.10 does, for files just written: stale cached attributes) is a real inconsistency.
             let again = try withShiftoverlay(s, lowers: [top, bottom], upper: upper, work: work, mountpoint: mnt) {
                 try TreeView($0.mountpoint)
             }
-            #expect(again == first, "shiftoverlay remount differs:\n\(first.diff(again))")
+            let remountSame = again == first
+            #expect(remountSame, "shiftoverlay remount differs:\n\(first.diff(again))")
 
             // Kernel overlayfs on the same lowers and upper: same view.
             let kernel = try withKernelOverlay(s, lowers: [top, bottom], upper: upper) { try TreeView($0) }
-            #expect(kernel == first, "kernel overlayfs sees a different tree (left shiftoverlay):\n\(first.diff(kernel))")
+            let kernelSame = kernel == first
+            #expect(kernelSame, "kernel overlayfs sees a different tree (left shiftoverlay):\n\(first.diff(kernel))")
         }
 
         @Test func kernelWritesShiftoverlayReads() throws {
@@ -69,7 +76,8 @@ extension Integration {
             let shift = try withShiftoverlay(s, lowers: [top, bottom], upper: upper, work: work) {
                 try TreeView($0.mountpoint)
             }
-            #expect(shift == kernel, "shiftoverlay differs from what kernel overlayfs wrote (left kernel):\n\(kernel.diff(shift))")
+            let same = shift == kernel
+            #expect(same, "shiftoverlay differs from what kernel overlayfs wrote (left kernel):\n\(kernel.diff(shift))")
         }
     }
 }
