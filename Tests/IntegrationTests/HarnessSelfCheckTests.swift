@@ -27,6 +27,18 @@ extension Integration {
             #expect(run(["seq", "1", "200000"]).stdout.split(separator: "\n").count == 200_000)
         }
 
+        @Test func watchdogKillsAHungChild() throws {
+            let c = try Child(["sleep", "100"], stdout: "/dev/null", stderr: "/dev/null")
+            let w = Watchdog(seconds: 0.3, pid: c.pid)
+            #expect(c.wait(seconds: 10))
+            #expect(w.cancel())
+            #expect(c.killedBySignal)
+            let quiet = try Child(["true"], stdout: "/dev/null", stderr: "/dev/null")
+            let w2 = Watchdog(seconds: 5, pid: quiet.pid)
+            #expect(quiet.wait(seconds: 5) && quiet.exitStatus == 0)
+            #expect(!w2.cancel())
+        }
+
         /// The oracle itself: kernel overlayfs over the generated top layer and /usr's subtree.
         @Test func kernelOracleOverUsrLayers() throws {
             let base = Env.usrSubtree

@@ -355,8 +355,41 @@ func withShiftoverlay<T>(
         args: ["-o", overlayOptions(lowers: lowers, upper: upper, work: work, extra: extra)],
         mountpoint: mnt, logPath: log)
     defer { m.unmount(sourceLocation: sourceLocation) }
+    // A hung daemon would block this process in a syscall forever; killing the daemon aborts the
+    // FUSE connection (pending requests fail with ENOTCONN), so the test fails instead of hanging.
+    let watchdog = Watchdog(seconds: 180, pid: m.pid)
+    defer {
+        if watchdog.cancel() {
+            Issue.record("shiftoverlay (pid \(m.pid)) was killed: the test body hung for 180 s", sourceLocation: sourceLocation)
+        }
+    }
     #expect(mountType(mnt)?.hasPrefix("fuse") == true, "mount type at \(mnt): \(mountType(mnt) ?? "none")")
     return try body(m)
+}
+
+/// SIGKILLs `pid` (our daemon child) unless cancelled within `seconds`.
+final class Watchdog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = false
+    private var fired = false
+
+    init(seconds: Double, pid: pid_t) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
+            lock.lock()
+            defer { lock.unlock() }
+            guard !done else { return }
+            fired = true
+            kill(pid, SIGKILL)
+        }
+    }
+
+    /// Disarms the watchdog; true if it had already fired.
+    func cancel() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        done = true
+        return fired
+    }
 }
 
 // MARK: - Kernel overlayfs (the oracle)
