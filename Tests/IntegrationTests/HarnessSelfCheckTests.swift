@@ -39,6 +39,17 @@ extension Integration {
             #expect(!w2.cancel())
         }
 
+        /// The copy-up expectations hold on kernel overlayfs.
+        @Test func copyUpExpectationsHoldOnKernel() throws {
+            let s = try Scratch("selfcheck-copyup")
+            defer { s.remove() }
+            let lower = try s.dir("lower"), upper = try s.dir("upper")
+            try CopyUpLayer.build(lower)
+            try withKernelOverlay(s, lowers: [lower], upper: upper) { mnt in
+                try CopyUp.check(mnt: mnt, upper: upper, lower: lower)
+            }
+        }
+
         /// The oracle itself: kernel overlayfs over the generated top layer and /usr's subtree.
         @Test func kernelOracleOverUsrLayers() throws {
             let base = Env.usrSubtree
@@ -74,6 +85,7 @@ extension Integration {
                 RWLayers.applyChanges(mnt: mnt, scratch: s.root)
                 return try TreeView(mnt)
             }
+            RWLayers.checkUpper(upper: upper, bottom: bottom)
             let second = try withKernelOverlay(s, lowers: [top, bottom], upper: upper, mountpoint: mnt) {
                 try TreeView($0)
             }

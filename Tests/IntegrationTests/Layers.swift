@@ -100,6 +100,21 @@ enum RWLayers {
         guard r.ok else { throw HarnessError("building top layer: \(r)") }
     }
 
+    /// After `applyChanges`: the upper holds the copy-ups and 0/0 whiteouts, the lower is intact.
+    static func checkUpper(upper: String, bottom: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(read(bottom + "/append.txt") == "lower\n", sourceLocation: sourceLocation)
+        #expect(read(upper + "/append.txt") == "lower\nmore\n", sourceLocation: sourceLocation)
+        for w in ["delete.txt", "tree", "movedir", "rename.txt"] {
+            if let st = lstatPath(upper + "/" + w) {
+                #expect(
+                    st.st_mode & S_IFMT == S_IFCHR && st.st_rdev == 0, "\(w) is not a 0/0 whiteout",
+                    sourceLocation: sourceLocation)
+            } else {
+                Issue.record("no whiteout for \(w) in the upper", sourceLocation: sourceLocation)
+            }
+        }
+    }
+
     /// Applies the read-write workload through a mounted view at `mnt` and checks each step.
     /// Used identically through shiftoverlay and kernel overlayfs. `scratch` holds files kept
     /// outside the mount (the tar archive).

@@ -37,15 +37,7 @@ extension Integration {
             let topAfter = try TreeView(top)
             let topSame = topAfter == topBefore
             #expect(topSame, "the top lower changed:\n\(topBefore.diff(topAfter))")
-            #expect(read(bottom + "/append.txt") == "lower\n")
-            #expect(read(upper + "/append.txt") == "lower\nmore\n")
-            for w in ["delete.txt", "tree", "movedir", "rename.txt"] {
-                if let st = lstatPath(upper + "/" + w) {
-                    #expect(st.st_mode & S_IFMT == S_IFCHR && st.st_rdev == 0, "\(w) is not a 0/0 whiteout")
-                } else {
-                    Issue.record("no whiteout for \(w) in the upper")
-                }
-            }
+            RWLayers.checkUpper(upper: upper, bottom: bottom)
 
             // Remount shiftoverlay on the same upper: same view. File mtimes are compared to the ns:
             // a view that shows one mtime while mounted and another after a remount (fuse-overlayfs
