@@ -12,7 +12,9 @@ extension Integration {
         @Test func copyUpPreservesMetadataHolesAndParentTimes() throws {
             let s = try Scratch("copyup")
             defer { s.remove() }
-            let lower = try s.dir("lower"), upper = try s.dir("upper"), work = try s.dir("work")
+            let lower = try s.dir("lower")
+            let upper = try s.dir("upper")
+            let work = try s.dir("work")
             try CopyUpLayer.build(lower)
             // Preconditions, so nothing passes vacuously.
             let lf = try #require(lstatPath(lower + "/f.txt"))

@@ -43,7 +43,8 @@ extension Integration {
         @Test func copyUpExpectationsHoldOnKernel() throws {
             let s = try Scratch("selfcheck-copyup")
             defer { s.remove() }
-            let lower = try s.dir("lower"), upper = try s.dir("upper")
+            let lower = try s.dir("lower")
+            let upper = try s.dir("upper")
             try CopyUpLayer.build(lower)
             try withKernelOverlay(s, lowers: [lower], upper: upper) { mnt in
                 try CopyUp.check(mnt: mnt, upper: upper, lower: lower)
@@ -78,7 +79,9 @@ extension Integration {
         @Test func kernelWorkloadIsStableAcrossRemounts() throws {
             let s = try Scratch("selfcheck-rw")
             defer { s.remove() }
-            let top = try s.dir("top"), bottom = try s.dir("bottom"), upper = try s.dir("upper")
+            let top = try s.dir("top")
+            let bottom = try s.dir("bottom")
+            let upper = try s.dir("upper")
             try RWLayers.build(top: top, bottom: bottom)
             let mnt = try s.dir("kmnt")
             let first = try withKernelOverlay(s, lowers: [top, bottom], upper: upper, mountpoint: mnt) { mnt in

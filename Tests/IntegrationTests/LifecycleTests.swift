@@ -12,7 +12,8 @@ extension Integration {
         @Test func withoutForegroundTheCommandReturnsOnceMountedAndUnmountEndsTheDaemon() throws {
             let s = try Scratch("daemon")
             defer { s.remove() }
-            let lower = try s.dir("lower"), mnt = try s.dir("mnt")
+            let lower = try s.dir("lower")
+            let mnt = try s.dir("mnt")
             try write(lower + "/hello.txt", "hello\n")
             let r = run([Env.binary, "-o", "lowerdir=" + lower, mnt], timeout: 30)
             // Whatever happens below, leave no mount and no daemon of ours behind.
@@ -39,7 +40,8 @@ extension Integration {
         @Test func sigtermUnmounts() throws {
             let s = try Scratch("sigterm")
             defer { s.remove() }
-            let lower = try s.dir("lower"), mnt = try s.dir("mnt")
+            let lower = try s.dir("lower")
+            let mnt = try s.dir("mnt")
             try write(lower + "/hello.txt", "hello\n")
             let m = try ShiftMount(args: ["-o", "lowerdir=" + lower], mountpoint: mnt, logPath: s.root + "/log")
             defer { m.stop() }
@@ -55,7 +57,9 @@ extension Integration {
         @Test func unmountEndsForegroundDaemon() throws {
             let s = try Scratch("fg")
             defer { s.remove() }
-            let lower = try s.dir("lower"), upper = try s.dir("upper"), work = try s.dir("work")
+            let lower = try s.dir("lower")
+            let upper = try s.dir("upper")
+            let work = try s.dir("work")
             try write(lower + "/hello.txt", "hello\n")
             let pid = try withShiftoverlay(s, lowers: [lower], upper: upper, work: work) { m in
                 #expect(read(m.mountpoint + "/hello.txt") == "hello\n")
@@ -73,7 +77,9 @@ extension Integration.Lifecycle {
     @Test func mountFuseFormAndUmountEndTheDaemon() throws {
         let s = try Scratch("mount8")
         defer { s.remove() }
-        let lower = try s.dir("lower"), upper = try s.dir("upper"), work = try s.dir("work")
+        let lower = try s.dir("lower")
+        let upper = try s.dir("upper")
+        let work = try s.dir("work")
         let mnt = try s.dir("mnt")
         try write(lower + "/hello.txt", "hello\n")
         let opts = overlayOptions(lowers: [lower], upper: upper, work: work)

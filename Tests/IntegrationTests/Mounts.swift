@@ -91,8 +91,8 @@ final class Child {
         let cArgs = args.map { strdup($0) } + [nil]
         let cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
-            cArgs.forEach { free($0) }
-            cEnv.forEach { free($0) }
+            for a in cArgs { free(a) }
+            for e in cEnv { free(e) }
         }
         var p: pid_t = 0
         let rc = posix_spawn(&p, path, &fa, &attr, cArgs, cEnv)
@@ -147,7 +147,8 @@ final class Child {
 @discardableResult
 func run(_ argv: [String], cwd: String? = nil, timeout: Double = 300, env: [String: String] = [:]) -> RunResult {
     precondition(!argv.isEmpty)
-    let outPath = tempFile("out"), errPath = tempFile("err")
+    let outPath = tempFile("out")
+    let errPath = tempFile("err")
     defer {
         unlink(outPath)
         unlink(errPath)
@@ -213,8 +214,7 @@ final class Scratch {
 
     /// Detaches anything still mounted below `root` (deepest first), then removes the tree.
     func remove() {
-        for m in mountPoints().filter({ $0 == root || $0.hasPrefix(root + "/") }).sorted(by: { $0.count > $1.count })
-        {
+        for m in mountPoints().filter({ $0 == root || $0.hasPrefix(root + "/") }).sorted(by: { $0.count > $1.count }) {
             Issue.record("harness: \(m) was still mounted at cleanup; detaching")
             _ = run(["fusermount3", "-u", "-z", m], timeout: 10)
             if isMounted(m) { _ = run(["/bin/umount", "-l", m], timeout: 10) }
@@ -360,7 +360,8 @@ func withShiftoverlay<T>(
     let watchdog = Watchdog(seconds: 180, pid: m.pid)
     defer {
         if watchdog.cancel() {
-            Issue.record("shiftoverlay (pid \(m.pid)) was killed: the test body hung for 180 s", sourceLocation: sourceLocation)
+            Issue.record(
+                "shiftoverlay (pid \(m.pid)) was killed: the test body hung for 180 s", sourceLocation: sourceLocation)
         }
     }
     #expect(mountType(mnt)?.hasPrefix("fuse") == true, "mount type at \(mnt): \(mountType(mnt) ?? "none")")
@@ -507,8 +508,10 @@ struct TreeView: Equatable {
     /// Lines present in one view but not the other (for readable failure messages).
     func diff(_ o: TreeView) -> String {
         func d(_ a: [String], _ b: [String], _ what: String) -> String {
-            let sa = Set(a), sb = Set(b)
-            let onlyA = a.filter { !sb.contains($0) }.prefix(20), onlyB = b.filter { !sa.contains($0) }.prefix(20)
+            let sa = Set(a)
+            let sb = Set(b)
+            let onlyA = a.filter { !sb.contains($0) }.prefix(20)
+            let onlyB = b.filter { !sa.contains($0) }.prefix(20)
             if onlyA.isEmpty && onlyB.isEmpty { return "" }
             return "\(what): only left:\n  " + onlyA.joined(separator: "\n  ") + "\n only right:\n  "
                 + onlyB.joined(separator: "\n  ") + "\n"

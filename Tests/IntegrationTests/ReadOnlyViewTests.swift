@@ -29,7 +29,8 @@ extension Integration {
                 let listing = try simpleListing(mnt)
                 #expect(listing.count == kernel.count, "entries: shiftoverlay \(listing.count), kernel \(kernel.count)")
                 if listing != kernel {
-                    let k = Set(kernel), l = Set(listing)
+                    let k = Set(kernel)
+                    let l = Set(listing)
                     Issue.record(
                         """
                         listing differs from kernel overlayfs

@@ -13,8 +13,10 @@ extension Integration {
         @Test func workloadThenRemountAndKernelSeeTheSameTree() throws {
             let s = try Scratch("rw")
             defer { s.remove() }
-            let top = try s.dir("top"), bottom = try s.dir("bottom")
-            let upper = try s.dir("upper"), work = try s.dir("work")
+            let top = try s.dir("top")
+            let bottom = try s.dir("bottom")
+            let upper = try s.dir("upper")
+            let work = try s.dir("work")
             try RWLayers.build(top: top, bottom: bottom)
             let lowerBefore = try TreeView(bottom)
             let topBefore = try TreeView(top)
@@ -57,8 +59,10 @@ extension Integration {
         @Test func kernelWritesShiftoverlayReads() throws {
             let s = try Scratch("rw-rev")
             defer { s.remove() }
-            let top = try s.dir("top"), bottom = try s.dir("bottom")
-            let upper = try s.dir("upper"), work = try s.dir("work")
+            let top = try s.dir("top")
+            let bottom = try s.dir("bottom")
+            let upper = try s.dir("upper")
+            let work = try s.dir("work")
             try RWLayers.build(top: top, bottom: bottom)
             let kernel = try withKernelOverlay(s, lowers: [top, bottom], upper: upper) { mnt in
                 RWLayers.applyChanges(mnt: mnt, scratch: s.root)
