@@ -1,6 +1,7 @@
 import CFuse
 import LayerAPI
 import OverlayEngine
+import Synchronization
 
 /// What every request handler needs: the engine and the cache timeouts. Retained once as the
 /// session's userdata (`Unmanaged.passRetained`) and released after `fuse_session_destroy`.
@@ -11,6 +12,10 @@ final class AdapterContext: Sendable {
     let entryTimeout: Double
     /// Seconds the kernel may cache attributes.
     let attrTimeout: Double
+
+    /// The session (an OpaquePointer's bit pattern), set once right after fuse_session_new;
+    /// 0 until then. Used to send attribute invalidations.
+    let session = Atomic<UInt>(0)
 
     init(engine: OverlayFS, entryTimeout: Double, attrTimeout: Double) {
         self.engine = engine
@@ -37,4 +42,17 @@ func name(_ p: UnsafePointer<CChar>?) throws(Errno) -> Name {
 func caller(_ req: fuse_req_t) -> Caller {
     guard let ctx = fuse_req_ctx(req) else { return Caller(uid: 65534, gid: 65534) }
     return Caller(uid: ctx.pointee.uid, gid: ctx.pointee.gid, pid: ctx.pointee.pid)
+}
+
+extension AdapterContext {
+    /// Tells the kernel to drop cached attributes of nodes the engine changed as a side effect
+    /// (copy-up, link). Called after the request's reply, never inside it.
+    func sendInvalidations() {
+        let nodes = engine.takeStaleNodes()
+        guard !nodes.isEmpty, let se = OpaquePointer(bitPattern: session.load(ordering: .acquiring)) else { return }
+        for node in Set(nodes) {
+            // Offset -1: attributes only, no page-cache invalidation (takes no inode lock).
+            _ = fuse_lowlevel_notify_inval_inode(se, node, -1, 0)
+        }
+    }
 }

@@ -40,6 +40,7 @@ func serve(_ req: fuse_req_t?, _ body: (fuse_req_t, AdapterContext) throws(Errno
         reply = .error(error)
     }
     send(req, reply, c)
+    c.sendInvalidations()
 }
 
 private func send(_ req: fuse_req_t, _ reply: Reply, _ c: AdapterContext) {

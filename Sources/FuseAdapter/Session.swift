@@ -82,6 +82,8 @@ public func runFuse(engine: OverlayFS, config: FuseMountConfig) -> Int32 {
         return 1
     }
     defer { fuse_session_destroy(se) }
+    context.session.store(UInt(bitPattern: se), ordering: .releasing)
+    defer { context.session.store(0, ordering: .releasing) }
 
     if fuse_set_signal_handlers(se) != 0 {
         DaemonLog.write("cannot install signal handlers")
@@ -89,6 +91,9 @@ public func runFuse(engine: OverlayFS, config: FuseMountConfig) -> Int32 {
         return 1
     }
     defer { fuse_remove_signal_handlers(se) }
+    // A parent may have spawned us with these blocked (Foundation's Process passes its mask on);
+    // then SIGTERM would never end the daemon.
+    unblockTerminationSignals()
 
     if fuse_session_mount(se, config.mountpoint) != 0 {
         DaemonLog.write("cannot mount on \(config.mountpoint) (see the fuse: message above)")
@@ -124,4 +129,12 @@ private func loop(_ se: OpaquePointer, threads: Int) -> Int32 {
     fuse_loop_cfg_set_clone_fd(cfg, 0)
     fuse_loop_cfg_set_max_threads(cfg, UInt32(clamping: threads))
     return fuse_session_loop_mt(se, cfg)
+}
+
+/// Unblocks SIGTERM, SIGINT and SIGHUP in the calling thread (inherited by libfuse's workers).
+private func unblockTerminationSignals() {
+    var set = sigset_t()
+    sigemptyset(&set)
+    for sig in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, sig) }
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
 }

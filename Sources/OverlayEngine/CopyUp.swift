@@ -56,6 +56,7 @@ extension OverlayFS {
                     s.nodes[node]?.placement = Placement(upper: true, lowers: [], type: placement.type)
                 }
             }
+            markStale(node)
             trace("copy-up \(path) from lower \(li)")
         } catch {
             try? upper.removeTree(work)
@@ -192,6 +193,7 @@ extension OverlayFS {
                 s.inodes.keep(dev: copied.dev, ino: copied.ino, as: shown)
                 s.nodes[node]?.placement.upper = true
             }
+            markStale(node)
             trace("copy-up dir \(path)")
         } catch {
             try? upper.removeTree(work)

@@ -36,12 +36,14 @@ extension OverlayFS {
         let (_, placement) = try locate(node)
         if placement.type == .directory { throw .EPERM }
         try copyUp(node, skipData: false)
-        return try makeObject(parent: newParent, name: newName, caller: caller, type: placement.type, setOwner: false) {
+        let entry = try makeObject(parent: newParent, name: newName, caller: caller, type: placement.type, setOwner: false) {
             (upper, place, _) throws(Errno) in
             let (src, now) = try locate(node)
             guard now.upper else { throw .ENOENT }
             try upper.link(from: .tree(src), to: place)
         }
+        markStale(node)  // its link count changed
+        return entry
     }
 
     /// The common path of every creation: under `namespace`, the parent is copied up, the name

@@ -20,6 +20,11 @@ public final class OverlayFS: Sendable {
     let namespace = Mutex<Void>(())
     let gates: [Gate]
     let tempCounter = Atomic<UInt64>(0)
+    /// Nodes whose attributes changed as a side effect (copy-up changes ctime, link changes
+    /// nlink): the kernel's cached attributes of these must be dropped. Protected by its Mutex;
+    /// `hasStale` is a lock-free hint that the list is non-empty.
+    let stale = Mutex<[NodeID]>([])
+    let hasStale = Atomic<Bool>(false)
 
     public init(lowers: [any Layer], upper: (any UpperLayer)?, options: EngineOptions = EngineOptions()) throws(Errno) {
         guard !lowers.isEmpty || upper != nil else { throw .EINVAL }
@@ -83,6 +88,23 @@ public final class OverlayFS: Sendable {
             throw .EIO
         }
         return lowers[i]
+    }
+
+    /// Notes that the kernel's cached attributes of `node` are out of date.
+    func markStale(_ node: NodeID) {
+        stale.withLock { $0.append(node) }
+        hasStale.store(true, ordering: .releasing)
+    }
+
+    /// The nodes whose cached attributes the kernel should drop (see `stale`), emptied by the
+    /// call. The FUSE adapter asks after each reply and sends the invalidations.
+    public func takeStaleNodes() -> [NodeID] {
+        guard hasStale.load(ordering: .acquiring) else { return [] }
+        return stale.withLock { list in
+            hasStale.store(false, ordering: .releasing)
+            defer { list.removeAll() }
+            return list
+        }
     }
 
     /// Closes every open handle (at unmount).

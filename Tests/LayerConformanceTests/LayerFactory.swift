@@ -21,8 +21,8 @@ struct LayerFactory: Sendable, CustomTestStringConvertible {
     }
 
     static let all: [LayerFactory] = [
-        .memory
-        // .posix,  // after merging PosixLayer: move Tests/PosixFactory.swift.pending here as PosixFactory.swift
+        .memory,
+        .posix,
     ]
 }
 

@@ -59,7 +59,6 @@ func errno(of body: () throws -> Void) -> Errno? {
     }
 }
 
-func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
 
 @Suite struct PosixConfinementTests {
     @Test func symlinksOnTheWayAreNeverFollowed() throws {
