@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-DEMO_MAP="${DEMO_MAP:-}"
+DEMO_MAP="${DEMO_MAP-1}"
 MAP_OPTS=""
 if [ -n "$DEMO_MAP" ]; then MAP_OPTS=",uidmapping=0:100000:65536,gidmapping=0:100000:65536"; fi
 
