@@ -86,6 +86,14 @@ public struct EngineOptions: Sendable {
     /// Storage <-> visible id tables (identity when empty).
     public var uidMap: IDMap = .identity
     public var gidMap: IDMap = .identity
+    /// squash_to_uid / squash_to_gid (squash_to_root sets both to 0): every object shows this
+    /// owner, whatever is stored.
+    public var squashUID: UInt32?
+    public var squashGID: UInt32?
+    /// fuse-overlayfs's xattr_permissions: 0 off; 1 or 2: the upper layer keeps owners and modes
+    /// in `security.fuseoverlayfs.override_stat` (1) or `user.fuseoverlayfs.override_stat` (2)
+    /// instead of for real (for rootless storage, where chown is not possible).
+    public var xattrPermissions: Int = 0
     /// Call fsync on copy-up and honour fsync requests (fsync=0 / volatile turn it off).
     public var fsync: Bool = true
     public var log: EngineLog = .silent

@@ -2,13 +2,15 @@ import LayerAPI
 
 /// getattr / setattr and the translation of a layer's stat into what the mount shows.
 extension OverlayFS {
-    /// The stat shown through the mount for an object with `placement` whose providing layer
-    /// object has stat `real`.
-    func visibleStat(_ real: FileStat, _ placement: Placement) -> FileStat {
+    /// The stat shown through the mount for an object with `placement` at `path` whose
+    /// providing layer object has stat `real`: stat override applied, ids mapped (or squashed),
+    /// inode number made unique.
+    func visibleStat(_ real: FileStat, _ placement: Placement, at path: RelPath?) -> FileStat {
         var st = real
+        if let path, let o = storedOverride(placement, path) { st = o.applied(to: st) }
         st.ino = state.withLock { $0.inodes.visible(dev: real.dev, ino: real.ino) }
-        st.uid = options.uidMap.toVisible(real.uid)
-        st.gid = options.gidMap.toVisible(real.gid)
+        st.uid = options.squashUID ?? options.uidMap.toVisible(st.uid)
+        st.gid = options.squashGID ?? options.gidMap.toVisible(st.gid)
         // A merged directory's link count cannot be known without reading every layer; like
         // kernel overlayfs, report 1 ("unknown", which also turns off find's leaf optimisation).
         if placement.type == .directory && (placement.lowers.count + (placement.upper ? 1 : 0)) > 1 {
@@ -20,7 +22,7 @@ extension OverlayFS {
     /// The visible stat of a node found at `path`.
     func statNode(_ path: RelPath, _ placement: Placement) throws(Errno) -> FileStat {
         let real = try providingLayer(placement).stat(path)
-        return visibleStat(real, placement)
+        return visibleStat(real, placement, at: path)
     }
 
     public func getattr(_ node: NodeID) throws(Errno) -> FileStat {
@@ -40,7 +42,7 @@ extension OverlayFS {
             return (f.file, n.placement)
         }
         guard let (file, placement) = found else { return nil }
-        return visibleStat(try file.stat(), placement)
+        return visibleStat(try file.stat(), placement, at: nil)
     }
 
     public func setattr(_ node: NodeID, _ changes: AttrChanges, handle: HandleID?, caller: Caller) throws(Errno) -> FileStat {
@@ -63,9 +65,9 @@ extension OverlayFS {
             if rest.uid != nil || rest.gid != nil {
                 let uid = try rest.uid.map { (v: UInt32) throws(Errno) -> UInt32 in try storageUID(v) }
                 let gid = try rest.gid.map { (v: UInt32) throws(Errno) -> UInt32 in try storageGID(v) }
-                try upper.chown(place, uid: uid, gid: gid)
+                try storeOwner(upper, place, uid: uid, gid: gid)
             }
-            if let mode = rest.mode { try upper.chmod(place, mode: mode & ModeBits.permissionMask) }
+            if let mode = rest.mode { try storeMode(upper, place, mode & ModeBits.permissionMask) }
             if rest.atime != .omit || rest.mtime != .omit {
                 try upper.setTimes(place, access: rest.atime, modification: rest.mtime)
             }

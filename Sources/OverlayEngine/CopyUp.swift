@@ -38,7 +38,7 @@ extension OverlayFS {
         let tmp = tempName()
         let work = Place.work(tmp)
         do {
-            try buildCopy(of: path, in: lower, stat: st, at: work, upper: upper, skipData: skipData)
+            try buildCopy(of: path, in: lower, override: lowerOverride[li], stat: st, at: work, upper: upper, skipData: skipData)
             try namespace.withLock { _ throws(Errno) in
                 // Still the same object at the same place? (It may have been removed meanwhile.)
                 let (now, nowPlacement) = try locate(node)
@@ -67,8 +67,8 @@ extension OverlayFS {
     /// Creates at `work` a copy of the object at `path` of `lower`: content, xattrs, owner, mode,
     /// times — in that order (a chown clears setuid bits; a write clears security.capability).
     func buildCopy(
-        of path: RelPath, in lower: any Layer, stat st: FileStat, at work: Place, upper: any UpperLayer,
-        skipData: Bool
+        of path: RelPath, in lower: any Layer, override: [UInt8]?, stat st: FileStat, at work: Place,
+        upper: any UpperLayer, skipData: Bool
     ) throws(Errno) {
         switch st.type {
         case .regular:
@@ -92,8 +92,17 @@ extension OverlayFS {
             throw .EIO
         }
         try copyXattrs(from: lower, path, to: upper, work)
-        try upper.chown(work, uid: st.uid, gid: st.gid)
-        if st.type != .symlink { try upper.chmod(work, mode: st.permissions) }
+        // The owner as the lower stores it (its override xattr if it keeps one), stored the way
+        // the upper keeps owners: for real, or in its own override xattr.
+        var owner = OverrideStat(st)
+        if let override, let v = try? lower.getXattr(path, override), let o = OverrideStat(parsing: v) { owner = o }
+        if let name = upperOverride {
+            if st.type != .symlink { try upper.chmod(work, mode: st.permissions) }
+            try upper.setXattr(work, name, owner.bytes, flags: [])
+        } else {
+            try upper.chown(work, uid: owner.uid, gid: owner.gid)
+            if st.type != .symlink { try upper.chmod(work, mode: owner.permissions) }
+        }
         try upper.setTimes(work, access: .set(st.atime), modification: .set(st.mtime))
     }
 
@@ -180,7 +189,7 @@ extension OverlayFS {
         let st = try lower.stat(path)
         let work = Place.work(tempName())
         do {
-            try buildCopy(of: path, in: lower, stat: st, at: work, upper: upper, skipData: true)
+            try buildCopy(of: path, in: lower, override: lowerOverride[li], stat: st, at: work, upper: upper, skipData: true)
             let parentPath = path.parent
             let parentTimes = try? upper.stat(.tree(parentPath))
             try upper.rename(from: work, to: .tree(path), flags: .noReplace)

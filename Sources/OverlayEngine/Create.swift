@@ -68,13 +68,13 @@ extension OverlayFS {
             do throws(Errno) {
                 try build(upper, work, path)
                 if setOwner {
-                    let parentStat = try upper.stat(.tree(dir))
-                    let setgidDir = parentStat.mode & ModeBits.setGID != 0
+                    let parentStat = try storedOwnership(upper, .tree(dir))
+                    let setgidDir = parentStat.permissions & ModeBits.setGID != 0
                     let gid = setgidDir ? parentStat.gid : try storageGID(caller.gid)
-                    try upper.chown(work, uid: try storageUID(caller.uid), gid: gid)
+                    try storeOwner(upper, work, uid: try storageUID(caller.uid), gid: gid)
                     if type == .directory && setgidDir {
-                        let st = try upper.stat(work)
-                        try upper.chmod(work, mode: st.permissions | ModeBits.setGID)
+                        let st = try storedOwnership(upper, work)
+                        try storeMode(upper, work, st.permissions | ModeBits.setGID)
                     }
                 }
                 if type == .directory {
@@ -96,7 +96,7 @@ extension OverlayFS {
             let st = try upper.stat(.tree(path))
             let placement = Placement(upper: true, lowers: [], type: type)
             let id = state.withLock { $0.remember(parent: parent, name: name, placement: placement) }
-            return Entry(node: id, generation: 1, attr: visibleStat(st, placement))
+            return Entry(node: id, generation: 1, attr: visibleStat(st, placement, at: path))
         }
     }
 

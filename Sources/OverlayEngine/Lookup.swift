@@ -7,7 +7,7 @@ extension OverlayFS {
         guard parentPlacement.type == .directory else { throw .ENOTDIR }
         guard let (placement, real) = try resolve(dir, parentPlacement, name) else { throw .ENOENT }
         let id = state.withLock { $0.remember(parent: parent, name: name, placement: placement) }
-        return Entry(node: id, generation: 1, attr: visibleStat(real, placement))
+        return Entry(node: id, generation: 1, attr: visibleStat(real, placement, at: dir.appending(name)))
     }
 
     public func forget(_ node: NodeID, lookups: UInt64) {

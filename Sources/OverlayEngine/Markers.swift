@@ -24,10 +24,15 @@ enum Markers {
         Array("trusted.overlay.".utf8),
         Array("user.overlay.".utf8),
         Array("user.fuseoverlayfs.".utf8),
+        Array("security.fuseoverlayfs.".utf8),
     ]
+    /// containers/storage's stat override: it describes the object, so it is the overlay's to
+    /// interpret, not the container's to change.
+    static let containersOverride: [UInt8] = Array("user.containers.override_stat".utf8)
 
     static func isPrivateXattr(_ name: [UInt8]) -> Bool {
-        privateXattrPrefixes.contains { p in name.count >= p.count && name[0..<p.count].elementsEqual(p) }
+        name == containersOverride
+            || privateXattrPrefixes.contains { p in name.count >= p.count && name[0..<p.count].elementsEqual(p) }
     }
 
     /// True for names the overlay itself interprets and therefore never shows or creates.

@@ -17,6 +17,10 @@ public final class OverlayFS: Sendable {
     public let options: EngineOptions
 
     let state: Mutex<State>
+    /// Per lower layer: the stat-override xattr it uses (see OverrideStat), or nil.
+    let lowerOverride: [[UInt8]?]
+    /// The stat-override xattr the upper layer uses (xattr_permissions, or found on its root).
+    let upperOverride: [UInt8]?
     let namespace = Mutex<Void>(())
     let gates: [Gate]
     let tempCounter = Atomic<UInt64>(0)
@@ -48,6 +52,21 @@ public final class OverlayFS: Sendable {
             }
         }
         self.state = Mutex(State(root: placement))
+        self.lowerOverride = lowers.map { OverrideStat.marker(of: $0) }
+        var upperName: [UInt8]?
+        if let upper {
+            if let wanted = OverrideStat.name(forXattrPermissions: options.xattrPermissions) {
+                upperName = wanted
+                // Mark the upper's root, so the layer stays self-describing when reused as a lower.
+                if (try? upper.getXattr(.tree(.root), wanted)) == nil {
+                    let root = try upper.stat(.tree(.root))
+                    try upper.setXattr(.tree(.root), wanted, OverrideStat(root).bytes, flags: [])
+                }
+            } else {
+                upperName = OverrideStat.marker(of: upper)
+            }
+        }
+        self.upperOverride = upperName
     }
 
     public var isReadOnly: Bool { upper == nil }

@@ -6,7 +6,8 @@ extension OverlayFS {
     public func getxattr(_ node: NodeID, name: [UInt8]) throws(Errno) -> [UInt8] {
         if Markers.isPrivateXattr(name) { throw .ENODATA }
         let (path, placement) = try locate(node)
-        return try providingLayer(placement).getXattr(path, name)
+        let value = try providingLayer(placement).getXattr(path, name)
+        return IDXattrs.toVisible(name, value, uid: options.uidMap, gid: options.gidMap)
     }
 
     public func listxattr(_ node: NodeID) throws(Errno) -> [[UInt8]] {
@@ -19,7 +20,8 @@ extension OverlayFS {
         if Markers.isPrivateXattr(name) { throw .EPERM }
         try copyUp(node, skipData: false)
         let (path, _) = try locate(node)
-        try upper.setXattr(.tree(path), name, value, flags: flags)
+        let stored = IDXattrs.toStorage(name, value, uid: options.uidMap, gid: options.gidMap)
+        try upper.setXattr(.tree(path), name, stored, flags: flags)
         trace("setxattr \(path)")
     }
 

@@ -39,6 +39,11 @@ public struct MountPlan: Sendable, Equatable {
     public var uidMap: IDMap = .identity
     public var gidMap: IDMap = .identity
     public var fsync: Bool = true
+    /// squash_to_uid= / squash_to_gid= (squash_to_root: both 0).
+    public var squashUID: UInt32?
+    public var squashGID: UInt32?
+    /// xattr_permissions=0|1|2.
+    public var xattrPermissions: Int = 0
     public var timeout: Double = 1.0
     /// Maximum libfuse worker threads; 1 = single-threaded loop (-s or threaded=0).
     public var threads: Int = 10

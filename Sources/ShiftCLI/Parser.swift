@@ -6,12 +6,14 @@ public enum Parser {
     /// Options this program interprets; a close misspelling of one that changes what gets
     /// mounted is an error rather than a warning (a typo in upperdir= would mount read-only).
     static let ownOptions = ["lowerdir", "upperdir", "workdir", "uidmapping", "gidmapping"]
-    static let otherOwnOptions = ["timeout", "fsync", "volatile", "threaded"]
+    static let otherOwnOptions = [
+        "timeout", "fsync", "volatile", "threaded", "squash_to_root", "squash_to_uid", "squash_to_gid",
+        "xattr_permissions",
+    ]
 
     /// fuse-overlayfs options accepted and ignored for now, with a warning.
     static let unsupported: Set<String> = [
-        "squash_to_root", "squash_to_uid", "squash_to_gid", "static_nlink", "noacl", "noxattrs", "writeback",
-        "xattr_permissions", "ino32_t", "xino", "fast_ino_check", "redirect_dir", "context", "plugins",
+        "static_nlink", "noacl", "noxattrs", "writeback", "ino32_t", "xino", "fast_ino_check", "redirect_dir", "context", "plugins",
     ]
 
     /// Mount flags and options libfuse 3.14 understands (lib/mount.c, fuse_lowlevel.c): passed through.
@@ -108,6 +110,10 @@ public enum Parser {
         plan.uidMap = state.uidMap
         plan.gidMap = state.gidMap
         plan.fsync = state.fsync
+        // squash_to_uid/gid win over squash_to_root, whatever their order.
+        plan.squashUID = state.squashUID ?? (state.squashToRoot ? 0 : nil)
+        plan.squashGID = state.squashGID ?? (state.squashToRoot ? 0 : nil)
+        plan.xattrPermissions = state.xattrPermissions
         plan.timeout = state.timeout
         plan.threads = singleThread ? 1 : state.threads
         plan.foreground = foreground || state.debug
@@ -147,6 +153,10 @@ struct OptionState {
     var uidMap: IDMap = .identity
     var gidMap: IDMap = .identity
     var fsync = true
+    var squashToRoot = false
+    var squashUID: UInt32?
+    var squashGID: UInt32?
+    var xattrPermissions = 0
     var timeout = 1.0
     var threads = 10
     var fuseOptions: [String] = []
@@ -186,6 +196,18 @@ struct OptionState {
             case "1": fsync = true
             case let v: throw CLIError("fsync=\(v): expected 0 or 1")
             }
+        case "squash_to_root" where value == nil:
+            squashToRoot = true
+        case "squash_to_uid":
+            squashUID = try id(key, value)
+        case "squash_to_gid":
+            squashGID = try id(key, value)
+        case "xattr_permissions":
+            let v = try required(key, value)
+            guard let n = Int(v), (0...2).contains(n) else {
+                throw CLIError("xattr_permissions=\(v): expected 0, 1 (security.fuseoverlayfs.override_stat) or 2 (user.fuseoverlayfs.override_stat)")
+            }
+            xattrPermissions = n
         case "debug" where value == nil:
             debug = true
         case "volatile" where value == nil:
@@ -207,6 +229,12 @@ struct OptionState {
         default:
             try unknown(entry, key: key, value: value)
         }
+    }
+
+    private func id(_ key: String, _ value: String?) throws(CLIError) -> UInt32 {
+        let v = try required(key, value)
+        guard let n = UInt32(v), n != UInt32.max else { throw CLIError("\(key)=\(v): expected a numeric id") }
+        return n
     }
 
     private func required(_ key: String, _ value: String?) throws(CLIError) -> String {

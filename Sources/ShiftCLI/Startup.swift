@@ -37,6 +37,9 @@ enum Startup {
         options.uidMap = plan.uidMap
         options.gidMap = plan.gidMap
         options.fsync = plan.fsync
+        options.squashUID = plan.squashUID
+        options.squashGID = plan.squashGID
+        options.xattrPermissions = plan.xattrPermissions
         let toSyslog = !plan.foreground
         let warning: @Sendable (String) -> Void = { DaemonLog.write($0, level: .warning, syslog: toSyslog) }
         var debug: (@Sendable (String) -> Void)?

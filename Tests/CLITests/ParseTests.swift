@@ -80,12 +80,24 @@ func range(_ d: UInt32, _ v: UInt32, _ n: UInt32) -> IDMap.Range { IDMap.Range(s
         #expect(p.uidMap.toStorage(0) == 1001)
     }
 
-    @Test func podmanSquashToUIDIsAcceptedWithAWarning() throws {
+    @Test func podmanSquashToUID() throws {
         let p = try plan(["-o", "lowerdir=/a,upperdir=/u,workdir=/w,,squash_to_uid=5000,squash_to_gid=5000", "/m"])
         #expect(p.upperDir == "/u")
-        #expect(p.warnings.count == 2)
-        #expect(p.warnings.allSatisfy { $0.contains("squash_to_") })
+        #expect(p.warnings.isEmpty)
+        #expect(p.squashUID == 5000 && p.squashGID == 5000)
         #expect(!p.fuseOptions.contains { $0.hasPrefix("squash") })
+    }
+
+    @Test func squashToRootLosesToExplicitIDsInAnyOrder() throws {
+        let p = try plan(["-o", "lowerdir=/a,squash_to_gid=7,squash_to_root", "/m"])
+        #expect(p.squashUID == 0 && p.squashGID == 7)
+        #expect(try plan(["-o", "lowerdir=/a", "/m"]).squashUID == nil)
+        #expect(throws: CLIError.self) { try plan(["-o", "lowerdir=/a,squash_to_uid=abc", "/m"]) }
+    }
+
+    @Test func xattrPermissions() throws {
+        #expect(try plan(["-o", "lowerdir=/a,xattr_permissions=2", "/m"]).xattrPermissions == 2)
+        #expect(throws: CLIError.self) { try plan(["-o", "lowerdir=/a,xattr_permissions=3", "/m"]) }
     }
 
     @Test func podmanFsync0() throws {
@@ -203,10 +215,10 @@ func range(_ d: UInt32, _ v: UInt32, _ n: UInt32) -> IDMap.Range { IDMap.Range(s
     }
 
     @Test func ignoredFuseOverlayfsOptions() throws {
-        let all = "squash_to_root,static_nlink,noacl,noxattrs,writeback=1,xattr_permissions=2,ino32_t,xino=auto,"
+        let all = "static_nlink,noacl,noxattrs,writeback=1,ino32_t,xino=auto,"
             + "fast_ino_check,redirect_dir=off,context=system_u:object_r:container_file_t:s0,plugins=a:b"
         let p = try plan(["-o", "lowerdir=/a," + all, "/m"])
-        #expect(p.warnings.count == 12)
+        #expect(p.warnings.count == 10)
         #expect(!p.fuseOptions.contains { $0.hasPrefix("context=") })
     }
 

@@ -9,13 +9,16 @@ struct Fixture {
     let upper: MemoryLayer?
     let fs: OverlayFS
 
-    init(lowers count: Int = 1, upper hasUpper: Bool = true, build: (Fixture.Builder) throws -> Void = { _ in }) throws {
+    init(
+        lowers count: Int = 1, upper hasUpper: Bool = true, options: EngineOptions = EngineOptions(),
+        build: (Fixture.Builder) throws -> Void = { _ in }
+    ) throws {
         let lowers = (0..<count).map { _ in MemoryLayer() }
         let upper = hasUpper ? MemoryLayer() : nil
         try build(Builder(lowers: lowers, upper: upper))
         self.lowers = lowers
         self.upper = upper
-        self.fs = try OverlayFS(lowers: lowers, upper: upper)
+        self.fs = try OverlayFS(lowers: lowers, upper: upper, options: options)
     }
 
     struct Builder {
