@@ -36,6 +36,10 @@ struct OpenFile: Sendable {
     var file: any LayerFile
     var fromUpper: Bool
     var flags: OpenFlags
+    /// Files this handle used before it followed a copy-up. A concurrent read may still be
+    /// splicing from one, so they are closed only at release (closing now could let the
+    /// descriptor number be reused under that read).
+    var retired: [any LayerFile] = []
 }
 
 /// A merged directory listing, fixed for one open directory until it is read again from 0.
