@@ -1,15 +1,15 @@
 import FuseAdapter
-import Glibc
 import LayerAPI
 import OverlayEngine
 import PosixLayer
+import Sys
 
 /// The acting half of the CLI: checks the plan against the filesystem, prepares the work
 /// directory, opens the layers and builds the engine. Runs before libfuse forks, so it must
 /// start no threads.
 enum Startup {
     static func makeEngine(_ plan: MountPlan) throws(CLIError) -> OverlayFS {
-        try check(plan)
+        try Validation.check(plan, isRoot: HostFacts.current().isRoot)
 
         var lowers: [any Layer] = []
         for dir in plan.lowerDirs {
@@ -52,61 +52,25 @@ enum Startup {
         }
     }
 
-    /// Every directory exists and is a directory; upper and work share a filesystem.
-    static func check(_ plan: MountPlan) throws(CLIError) {
-        for dir in plan.lowerDirs { _ = try directory(dir, role: "lowerdir") }
-        if let upperDir = plan.upperDir, let workDir = plan.workDir {
-            let u = try directory(upperDir, role: "upperdir")
-            let w = try directory(workDir, role: "workdir")
-            if u.st_dev != w.st_dev {
-                throw CLIError("upperdir \(upperDir) and workdir \(workDir) must be on the same filesystem")
-            }
-            if u.st_dev == w.st_dev && u.st_ino == w.st_ino {
-                throw CLIError("upperdir and workdir must be different directories")
-            }
-        }
-        _ = try directory(plan.mountpoint, role: "mountpoint")
-    }
-
-    private static func directory(_ path: String, role: String) throws(CLIError) -> stat {
-        var st = stat()
-        guard fstatat(AT_FDCWD, path, &st, 0) == 0 else {
-            throw CLIError("\(role) \(path): \(describe(Errno(rawValue: errno)))")
-        }
-        guard st.st_mode & S_IFMT == S_IFDIR else { throw CLIError("\(role) \(path) is not a directory") }
-        return st
-    }
-
     /// Creates WORKDIR/work (mode 0700) if absent.
     private static func makeWorkTemp(_ path: String) throws(CLIError) {
-        var st = stat()
-        if lstat(path, &st) == 0 {
-            guard st.st_mode & S_IFMT == S_IFDIR else { throw CLIError("\(path) exists and is not a directory") }
+        if let st = try? statPath(path, followSymlinks: false) {
+            guard st.isDirectory else { throw CLIError("\(path) exists and is not a directory") }
             return
         }
-        let e = errno
-        guard e == ENOENT else { throw CLIError("\(path): \(describe(Errno(rawValue: e)))") }
-        guard mkdir(path, 0o700) == 0 || errno == EEXIST else {
-            throw CLIError("cannot create work directory \(path): \(describe(Errno(rawValue: errno)))")
+        do { try mkdir(path, mode: 0o700) } catch {
+            if error != .EEXIST { throw CLIError("cannot create work directory \(path): \(describe(error))") }
         }
     }
 
     /// Removes what a crashed run left in WORKDIR/work, through the upper layer.
     private static func emptyWorkTemp(_ path: String, _ layer: PosixUpperLayer) throws(CLIError) {
-        guard let dir = opendir(path) else {
-            throw CLIError("cannot read work directory \(path): \(describe(Errno(rawValue: errno)))")
+        let names: [[UInt8]]
+        do { names = try directoryNames(path) } catch {
+            throw CLIError("cannot read work directory \(path): \(describe(error))")
         }
-        var names: [Name] = []
-        while let de = readdir(dir) {
-            let bytes = withUnsafePointer(to: &de.pointee.d_name) {
-                $0.withMemoryRebound(to: UInt8.self, capacity: 256) { p in
-                    Array(UnsafeBufferPointer(start: p, count: strlen(UnsafeRawPointer(p).assumingMemoryBound(to: CChar.self))))
-                }
-            }
-            if let n = Name(bytes) { names.append(n) }
-        }
-        closedir(dir)
-        for n in names {
+        for bytes in names {
+            guard let n = Name(bytes) else { continue }
             do {
                 try layer.removeTree(.work(n))
             } catch {
@@ -115,8 +79,5 @@ enum Startup {
         }
     }
 
-    static func describe(_ e: Errno) -> String {
-        guard let s = strerror(e.rawValue) else { return e.description }
-        return String(cString: s) + " (\(e))"
-    }
+    static func describe(_ e: Errno) -> String { errnoDescription(e) }
 }

@@ -50,3 +50,38 @@ public func currentUmask() -> UInt32 {
     }
     return 0o022
 }
+
+/// The whole content of a small file (e.g. /proc/self/mountinfo).
+public func readWholeFile(_ path: String) throws(Errno) -> [UInt8] {
+    let fd = try FD.open(path, flags: O_RDONLY)
+    defer { fd.close() }
+    var out: [UInt8] = []
+    let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 8)
+    defer { chunk.deallocate() }
+    var offset: Int64 = 0
+    while true {
+        let n = try fd.read(into: chunk, at: offset)
+        if n == 0 { break }
+        out.append(contentsOf: chunk[0..<n])
+        offset += Int64(n)
+    }
+    return out
+}
+
+/// The names in directory `path` (without "." and "..").
+public func directoryNames(_ path: String) throws(Errno) -> [[UInt8]] {
+    let fd = try FD.open(path, flags: O_RDONLY | O_DIRECTORY)
+    defer { fd.close() }
+    return try fd.readDirectoryEntries().map { $0.name.bytes }
+}
+
+/// True when the calling process can open `path` for reading and writing.
+public func canOpenReadWrite(_ path: String) -> Errno? {
+    do {
+        let fd = try FD.open(path, flags: O_RDWR)
+        fd.close()
+        return nil
+    } catch {
+        return error
+    }
+}
