@@ -108,6 +108,8 @@ public func runFuse(engine: OverlayFS, config: FuseMountConfig) -> Int32 {
         return 1
     }
 
+    StatusSignal.block()
+    StatusSignal.start(engine, syslog: !config.foreground)
     var status = loop(se, threads: config.threads)
     // libfuse 3.14 reports the signal that ended the loop as its number: a requested stop, not
     // a failure. (Errors are negative errno values.)

@@ -57,6 +57,7 @@ extension OverlayFS {
                 }
             }
             markStale(node)
+            copyUps.add(1, ordering: .relaxed)
             trace("copy-up \(path) from lower \(li)")
         } catch {
             try? upper.removeTree(work)
@@ -135,6 +136,7 @@ extension OverlayFS {
             guard let dataStart = try src.nextData(from: offset) else { break }
             let holeStart = min(try src.nextHole(from: dataStart), size)
             try copyRange(from: src, to: dst, start: dataStart, end: holeStart)
+            bytesCopied.add(Int(holeStart - dataStart), ordering: .relaxed)
             offset = holeStart
         }
     }
@@ -203,6 +205,7 @@ extension OverlayFS {
                 s.nodes[node]?.placement.upper = true
             }
             markStale(node)
+            copyUps.add(1, ordering: .relaxed)
             trace("copy-up dir \(path)")
         } catch {
             try? upper.removeTree(work)

@@ -24,6 +24,10 @@ public final class OverlayFS: Sendable {
     let namespace = Mutex<Void>(())
     let gates: [Gate]
     let tempCounter = Atomic<UInt64>(0)
+    /// Counters for the status report (SIGUSR1).
+    let copyUps = Atomic<Int>(0)
+    let bytesCopied = Atomic<Int>(0)
+    let warnings = Atomic<Int>(0)
     /// Nodes whose attributes changed as a side effect (copy-up changes ctime, link changes
     /// nlink): the kernel's cached attributes of these must be dropped. Protected by its Mutex;
     /// `hasStale` is a lock-free hint that the list is non-empty.
@@ -83,7 +87,17 @@ public final class OverlayFS: Sendable {
         return Name(validated: Array("#so\(String(n, radix: 16))".utf8))
     }
 
-    func warn(_ message: String) { options.log.warning(message) }
+    func warn(_ message: String) {
+        warnings.add(1, ordering: .relaxed)
+        options.log.warning(message)
+    }
+
+    /// One line for operators: table sizes and what copy-up has done.
+    public func status() -> String {
+        let (nodes, files, dirs) = state.withLock { ($0.nodes.count, $0.files.count, $0.dirs.count) }
+        return "nodes \(nodes), open files \(files), open directories \(dirs), copy-ups \(copyUps.load(ordering: .relaxed)), "
+            + "bytes copied \(bytesCopied.load(ordering: .relaxed)), warnings \(warnings.load(ordering: .relaxed))"
+    }
 
     func trace(_ message: @autoclosure () -> String) {
         if let debug = options.log.debug { debug(message()) }

@@ -1,0 +1,49 @@
+import CFuse
+import Glibc
+import OverlayEngine
+
+/// SIGUSR1 writes the engine's status line to the log. The signal is blocked in every thread
+/// (set before libfuse starts its workers, which inherit the mask) and taken synchronously by one
+/// small thread with sigwait, so no code runs in a signal handler.
+enum StatusSignal {
+    /// Blocks SIGUSR1 in the calling thread; call before the session loop starts.
+    static func block() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGUSR1)
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+    }
+
+    /// Starts the waiting thread (after daemonizing: threads do not survive fork).
+    static func start(_ engine: OverlayFS, syslog: Bool) {
+        let box = Unmanaged.passRetained(StatusBox(engine: engine, syslog: syslog))
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { arg in
+            guard let arg else { return nil }
+            let box = Unmanaged<StatusBox>.fromOpaque(arg).takeUnretainedValue()
+            var set = sigset_t()
+            sigemptyset(&set)
+            sigaddset(&set, SIGUSR1)
+            var sig: Int32 = 0
+            while sigwait(&set, &sig) == 0 {
+                DaemonLog.write("status: " + box.engine.status(), level: .info, syslog: box.syslog)
+            }
+            return nil
+        }, box.toOpaque())
+        if rc == 0 {
+            pthread_detach(thread)
+        } else {
+            box.release()
+        }
+    }
+}
+
+/// What the status thread needs (kept alive for the life of the process).
+final class StatusBox: Sendable {
+    let engine: OverlayFS
+    let syslog: Bool
+    init(engine: OverlayFS, syslog: Bool) {
+        self.engine = engine
+        self.syslog = syslog
+    }
+}
