@@ -1,0 +1,27 @@
+# Convenience targets around SwiftPM. `make install` puts the binary where mount(8) finds FUSE
+# helpers (its fixed PATH includes /usr/local/bin) and the man page where man(1) finds it.
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR := $(DESTDIR)$(PREFIX)/bin
+MANDIR := $(DESTDIR)$(PREFIX)/share/man/man1
+
+.PHONY: all build test demo install uninstall
+
+all: build
+
+build:
+	swift build -c release --product shiftoverlay
+
+test:
+	bash scripts/test.sh
+
+demo:
+	bash scripts/demo.sh
+
+install: build
+	install -d $(BINDIR) $(MANDIR)
+	install -m 0755 "$$(swift build -c release --show-bin-path)/shiftoverlay" $(BINDIR)/shiftoverlay
+	install -m 0644 man/shiftoverlay.1 $(MANDIR)/shiftoverlay.1
+
+uninstall:
+	rm -f $(BINDIR)/shiftoverlay $(MANDIR)/shiftoverlay.1
