@@ -17,8 +17,12 @@ final class AdapterContext: Sendable {
     /// 0 until then. Used to send attribute invalidations.
     let session = Atomic<UInt>(0)
 
-    init(engine: OverlayFS, entryTimeout: Double, attrTimeout: Double) {
+    /// Negotiate FUSE_CAP_POSIX_ACL (off with the noacl option).
+    let posixACL: Bool
+
+    init(engine: OverlayFS, entryTimeout: Double, attrTimeout: Double, posixACL: Bool = true) {
         self.engine = engine
+        self.posixACL = posixACL
         self.entryTimeout = entryTimeout
         self.attrTimeout = attrTimeout
     }

@@ -18,8 +18,16 @@ func makeOperations() -> fuse_lowlevel_ops {
 
 /// init / destroy: negotiate capabilities.
 private func installSessionOps(_ ops: inout fuse_lowlevel_ops) {
-    ops.`init` = { _, conn in
+    ops.`init` = { userdata, conn in
         guard let conn else { return }
+        // POSIX ACLs handled by the kernel: it enforces them (with default_permissions) and
+        // caches them per inode, instead of asking the daemon on every access (ls -l asks twice
+        // per file otherwise).
+        if let userdata, Unmanaged<AdapterContext>.fromOpaque(userdata).takeUnretainedValue().posixACL,
+            conn.pointee.capable & UInt32(FUSE_CAP_POSIX_ACL) != 0
+        {
+            conn.pointee.want |= UInt32(FUSE_CAP_POSIX_ACL)
+        }
         let splice = UInt32(FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE)
         if conn.pointee.capable & splice == splice { conn.pointee.want |= splice }
         // Let the kernel clear setuid/setgid on write/truncate/chown by sending a setattr:

@@ -18,10 +18,12 @@ public struct FuseMountConfig: Sendable, Hashable {
     public var timeout: Double
     /// Maximum worker threads; 1 runs the single-threaded loop.
     public var threads: Int
+    /// Let the kernel handle POSIX ACLs (fuse-overlayfs's noacl turns it off).
+    public var posixACL: Bool = true
 
     public init(
         mountpoint: String, foreground: Bool = false, debug: Bool = false, fuseOptions: [String] = [],
-        timeout: Double = 1.0, threads: Int = 10
+        timeout: Double = 86400, threads: Int = 10
     ) {
         self.mountpoint = mountpoint
         self.foreground = foreground
@@ -68,7 +70,7 @@ public func runFuse(engine: OverlayFS, config: FuseMountConfig) -> Int32 {
     }
 
     let timeout = config.timeout.isFinite && config.timeout >= 0 ? config.timeout : 1.0
-    let context = AdapterContext(engine: engine, entryTimeout: timeout, attrTimeout: timeout)
+    let context = AdapterContext(engine: engine, entryTimeout: timeout, attrTimeout: timeout, posixACL: config.posixACL)
     let userdata = Unmanaged.passRetained(context)
     defer { userdata.release() }
 

@@ -9,6 +9,8 @@ struct LayerRoot: Sendable {
     /// The root directory, opened O_RDONLY|O_DIRECTORY (not O_PATH: fstatvfs, syncfs, f*xattr and
     /// fchmod act on it). Owned by the layer object, which closes it in deinit.
     let fd: FD
+    /// Descriptors of parent directories already walked to (see DirectoryCache).
+    let parents = DirectoryCache()
 
     /// Opens `path` (symlinks in it are followed, once, here: podman passes lowers as symlinks).
     static func open(_ path: String) throws(Errno) -> LayerRoot {
@@ -22,10 +24,26 @@ struct LayerRoot: Sendable {
     func withParent<R>(_ path: RelPath, _ body: (FD, [UInt8]) throws(Errno) -> R) throws(Errno) -> R {
         guard let last = path.last else { throw .EINVAL }
         if path.components.count == 1 { return try body(fd, last.bytes) }
-        let parent = try fd.openAt2(
-            path.parent.bytes, flags: SysFlags.path | SysFlags.directory, resolve: .confined)
-        defer { parent.close() }
-        return try body(parent, last.bytes)
+        let parentPath = path.parent
+        let owner: FileDescriptor
+        let (cached, generation) = parents.get(parentPath)
+        if let cached {
+            owner = cached
+        } else {
+            owner = FileDescriptor(
+                try fd.openAt2(parentPath.bytes, flags: SysFlags.path | SysFlags.directory, resolve: .confined))
+            parents.put(parentPath, owner, openedAt: generation)
+        }
+        // `owner` stays referenced until `body` is done, so its descriptor cannot be closed under
+        // it even if the cache drops the entry meanwhile.
+        do {
+            let result = try body(try owner.fd, last.bytes)
+            withExtendedLifetime(owner) {}
+            return result
+        } catch {
+            withExtendedLifetime(owner) {}
+            throw error
+        }
     }
 
     /// Opens the object at `path` itself beneath the root (a final symlink gives ELOOP).

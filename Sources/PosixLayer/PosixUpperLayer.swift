@@ -108,10 +108,12 @@ public final class PosixUpperLayer: UpperLayer {
         try root.unlink(path)
     }
     public func rmdir(_ at: Place) throws(Errno) {
+        defer { tree.parents.clear() }  // the directory (and any cached descriptor of it) is gone
         let (root, path) = locate(at)
         try root.rmdir(path)
     }
     public func rename(from: Place, to: Place, flags: RenameFlags) throws(Errno) {
+        defer { tree.parents.clear() }  // a directory may have moved
         let (sourceRoot, source) = locate(from)
         let (targetRoot, target) = locate(to)
         if source.isRoot || target.isRoot { throw .EBUSY }
@@ -146,6 +148,7 @@ public final class PosixUpperLayer: UpperLayer {
         try root.removeXattr(path, name)
     }
     public func removeTree(_ at: Place) throws(Errno) {
+        defer { tree.parents.clear() }
         let (root, path) = locate(at)
         try root.removeTree(path)
     }

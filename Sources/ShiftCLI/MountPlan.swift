@@ -42,9 +42,15 @@ public struct MountPlan: Sendable, Equatable {
     /// squash_to_uid= / squash_to_gid= (squash_to_root: both 0).
     public var squashUID: UInt32?
     public var squashGID: UInt32?
+    /// Kernel-side POSIX ACLs (noacl turns them off).
+    public var posixACL: Bool = true
     /// xattr_permissions=0|1|2.
     public var xattrPermissions: Int = 0
-    public var timeout: Double = 1.0
+    /// Kernel cache timeout. The daemon is the only writer to its layers and tells the kernel
+    /// about side effects (copy-up, link), so names and attributes can be cached long, as
+    /// fuse-overlayfs does.
+    public var timeout: Double = MountPlan.defaultTimeout
+    public static let defaultTimeout: Double = 86400
     /// Maximum libfuse worker threads; 1 = single-threaded loop (-s or threaded=0).
     public var threads: Int = 10
     public var foreground: Bool = false
@@ -66,9 +72,11 @@ public struct MountPlan: Sendable, Equatable {
     public var workTempDir: String? { workDir.map { $0 == "/" ? "/work" : $0 + "/work" } }
 
     public var fuseConfig: FuseMountConfig {
-        FuseMountConfig(
+        var c = FuseMountConfig(
             mountpoint: mountpoint, foreground: foreground, debug: debug, fuseOptions: fuseOptions,
             timeout: timeout, threads: threads)
+        c.posixACL = posixACL
+        return c
     }
 }
 

@@ -8,12 +8,12 @@ public enum Parser {
     static let ownOptions = ["lowerdir", "upperdir", "workdir", "uidmapping", "gidmapping"]
     static let otherOwnOptions = [
         "timeout", "fsync", "volatile", "threaded", "squash_to_root", "squash_to_uid", "squash_to_gid",
-        "xattr_permissions",
+        "xattr_permissions", "noacl",
     ]
 
     /// fuse-overlayfs options accepted and ignored for now, with a warning.
     static let unsupported: Set<String> = [
-        "static_nlink", "noacl", "noxattrs", "writeback", "ino32_t", "xino", "fast_ino_check", "redirect_dir", "context", "plugins",
+        "static_nlink", "noxattrs", "writeback", "ino32_t", "xino", "fast_ino_check", "redirect_dir", "context", "plugins",
     ]
 
     /// Mount flags and options libfuse 3.14 understands (lib/mount.c, fuse_lowlevel.c): passed through.
@@ -114,6 +114,7 @@ public enum Parser {
         plan.squashUID = state.squashUID ?? (state.squashToRoot ? 0 : nil)
         plan.squashGID = state.squashGID ?? (state.squashToRoot ? 0 : nil)
         plan.xattrPermissions = state.xattrPermissions
+        plan.posixACL = !state.noACL
         plan.timeout = state.timeout
         plan.threads = singleThread ? 1 : state.threads
         plan.foreground = foreground || state.debug
@@ -157,7 +158,8 @@ struct OptionState {
     var squashUID: UInt32?
     var squashGID: UInt32?
     var xattrPermissions = 0
-    var timeout = 1.0
+    var noACL = false
+    var timeout = MountPlan.defaultTimeout
     var threads = 10
     var fuseOptions: [String] = []
     var warnings: [String] = []
@@ -196,6 +198,8 @@ struct OptionState {
             case "1": fsync = true
             case let v: throw CLIError("fsync=\(v): expected 0 or 1")
             }
+        case "noacl" where value == nil:
+            noACL = true
         case "squash_to_root" where value == nil:
             squashToRoot = true
         case "squash_to_uid":

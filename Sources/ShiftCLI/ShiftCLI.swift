@@ -50,7 +50,7 @@ public enum ShiftCLI {
              workdir=DIR       work directory on the upper layer's filesystem
              uidmapping=D:V:N[:D:V:N...]  stored ids D.. appear as V.. (count N)
              gidmapping=D:V:N[:D:V:N...]  the same for groups
-             timeout=SECONDS   kernel entry/attribute cache timeout (default 1)
+             timeout=SECONDS   kernel entry/attribute cache timeout (default: a day)
              fsync=0|1         honour fsync and sync copy-ups (default 1)
              volatile          same as fsync=0
              threaded=N        0: single thread, 1: default pool, N: up to N threads

@@ -10,6 +10,7 @@ import Sys
 enum Startup {
     static func makeEngine(_ plan: MountPlan) throws(CLIError) -> OverlayFS {
         try Validation.check(plan, isRoot: HostFacts.current().isRoot)
+        raiseOpenFileLimit()
 
         var lowers: [any Layer] = []
         for dir in plan.lowerDirs {

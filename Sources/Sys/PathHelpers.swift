@@ -85,3 +85,17 @@ public func canOpenReadWrite(_ path: String) -> Errno? {
         return error
     }
 }
+
+/// Raises the soft limit of open files to the hard limit (the daemon keeps descriptors of open
+/// files and of cached layer directories). Returns the new soft limit.
+@discardableResult
+public func raiseOpenFileLimit() -> UInt64 {
+    var lim = rlimit()
+    guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &lim) == 0 else { return 0 }
+    if lim.rlim_cur < lim.rlim_max {
+        var raised = lim
+        raised.rlim_cur = lim.rlim_max
+        if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised) == 0 { return UInt64(raised.rlim_cur) }
+    }
+    return UInt64(lim.rlim_cur)
+}
