@@ -39,6 +39,10 @@ extension OverlayFS {
         let work = Place.work(tmp)
         do {
             try buildCopy(of: path, in: lower, override: lowerOverride[li], stat: st, at: work, upper: upper, skipData: skipData)
+            // Best effort (only inode numbers depend on it): the first name the upper takes.
+            for name in Markers.originXattrs {
+                if (try? upper.setXattr(work, name, path.bytes, flags: [])) != nil { break }
+            }
             try namespace.withLock { _ throws(Errno) in
                 // Still the same object at the same place? (It may have been removed meanwhile.)
                 let (now, nowPlacement) = try locate(node)
@@ -210,6 +214,34 @@ extension OverlayFS {
         } catch {
             try? upper.removeTree(work)
             throw error
+        }
+    }
+
+    /// An upper non-directory first seen in this mount (`real` is its upper stat) that copy-up made
+    /// in an earlier mount keeps showing the inode number of its origin, as with kernel overlayfs
+    /// (whose origin is a file handle): the lower object at the path in its origin xattr, if one
+    /// of the same type is still there.
+    func adoptOrigin(_ path: RelPath, _ real: FileStat) {
+        guard let upper, !real.isDirectory, !lowers.isEmpty,
+            state.withLock({ $0.inodes.needsOriginCheck(dev: real.dev, ino: real.ino) }),
+            let value = Markers.originXattrs.lazy.compactMap({ try? upper.getXattr(.tree(path), $0) }).first
+        else { return }
+        var components: [Name] = []
+        for piece in value.split(separator: 0x2F, omittingEmptySubsequences: true) {
+            guard let name = Name(Array(piece)), !Markers.isReservedName(name) else { return }
+            components.append(name)
+        }
+        guard !components.isEmpty else { return }
+        let origin = RelPath(components)
+        for layer in lowers {
+            guard let st = try? layer.stat(origin) else { continue }
+            guard st.type == real.type, !st.isWhiteoutDevice else { return }
+            state.withLock { s in
+                let shown = s.inodes.visible(dev: st.dev, ino: st.ino)
+                s.inodes.keep(dev: real.dev, ino: real.ino, as: shown)
+            }
+            trace("origin of \(path): \(origin)")
+            return
         }
     }
 }

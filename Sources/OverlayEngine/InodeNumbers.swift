@@ -8,6 +8,8 @@ struct InodeNumbers: Sendable {
     private var devices: [UInt64: UInt64] = [:]
     /// Real (dev, ino) of an upper object made by copy-up -> the number it showed before.
     private var kept: [DevIno: UInt64] = [:]
+    /// Upper objects whose origin xattr was already looked at (kept or not).
+    private var originChecked: Set<DevIno> = []
     /// Real (dev, ino) pairs too large to compose -> assigned numbers.
     private var large: [DevIno: UInt64] = [:]
     private var nextLarge: UInt64 = 0xFFFF_0000_0000_0000
@@ -18,6 +20,15 @@ struct InodeNumbers: Sendable {
     }
 
     static let inoBits: UInt64 = 48
+
+    /// Gives the layers' devices their indices in layer order (upper first, then the lowers from
+    /// the top), so the numbers do not depend on the order objects are first looked up and stay
+    /// the same across mounts of the same layers.
+    mutating func register(devices layerDevices: [UInt64]) {
+        for dev in layerDevices where devices[dev] == nil {
+            devices[dev] = UInt64(devices.count) + 1
+        }
+    }
 
     mutating func visible(dev: UInt64, ino: UInt64) -> UInt64 {
         let key = DevIno(dev: dev, ino: ino)
@@ -46,5 +57,14 @@ struct InodeNumbers: Sendable {
     /// The upper object is gone (its real inode number may be reused).
     mutating func drop(dev: UInt64, ino: UInt64) {
         kept[DevIno(dev: dev, ino: ino)] = nil
+        originChecked.remove(DevIno(dev: dev, ino: ino))
+    }
+
+    /// True the first time it is asked for an upper object (dev, ino) that has no kept number:
+    /// its origin xattr should then be read (once).
+    mutating func needsOriginCheck(dev: UInt64, ino: UInt64) -> Bool {
+        let key = DevIno(dev: dev, ino: ino)
+        if kept[key] != nil { return false }
+        return originChecked.insert(key).inserted
     }
 }

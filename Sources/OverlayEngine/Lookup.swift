@@ -6,6 +6,7 @@ extension OverlayFS {
         let (dir, parentPlacement) = try locate(parent)
         guard parentPlacement.type == .directory else { throw .ENOTDIR }
         guard let (placement, real) = try resolve(dir, parentPlacement, name) else { throw .ENOENT }
+        if placement.upper { adoptOrigin(dir.appending(name), real) }
         let id = state.withLock { $0.remember(parent: parent, name: name, placement: placement) }
         return Entry(node: id, generation: 1, attr: visibleStat(real, placement, at: dir.appending(name)))
     }

@@ -18,6 +18,14 @@ enum Markers {
         Array("user.fuseoverlayfs.opaque".utf8),
     ]
     static let yes: [UInt8] = [0x79]  // "y"
+    /// Set by copy-up on the upper copy: the path (from the root, "a/b") of the lower object it
+    /// was copied from. Lets a later mount show the lower inode number. The trusted name is
+    /// hidden by kernel overlayfs (and works on symlinks); fuse-overlayfs's user name (which it
+    /// writes too, with the same value) is the fallback when trusted xattrs cannot be written.
+    static let originXattrs: [[UInt8]] = [
+        Array("trusted.overlay.shiftoverlay.origin".utf8),
+        Array("user.fuseoverlayfs.origin".utf8),
+    ]
 
     /// xattr name prefixes private to the overlay: never shown, never settable through the mount.
     static let privateXattrPrefixes: [[UInt8]] = [

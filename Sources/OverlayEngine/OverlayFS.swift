@@ -43,19 +43,22 @@ public final class OverlayFS: Sendable {
         // The root merges every layer's root; an opaque root in a layer stops the merge below it.
         var placement = Placement(upper: upper != nil, lowers: [], type: .directory)
         var stop = false
+        var devices: [UInt64] = []
         if let upper {
-            _ = try upper.stat(RelPath.root)
+            devices.append(try upper.stat(RelPath.root).dev)
             stop = Self.isOpaque(upper, .root)
         }
-        if !stop {
-            for (i, layer) in lowers.enumerated() {
-                let st = try layer.stat(RelPath.root)
-                guard st.isDirectory else { throw .ENOTDIR }
-                placement.lowers.append(i)
-                if Self.isOpaque(layer, .root) { break }
-            }
+        for (i, layer) in lowers.enumerated() {
+            let st = try layer.stat(RelPath.root)
+            guard st.isDirectory else { throw .ENOTDIR }
+            devices.append(st.dev)
+            if stop { continue }
+            placement.lowers.append(i)
+            if Self.isOpaque(layer, .root) { stop = true }
         }
-        self.state = Mutex(State(root: placement))
+        var state = State(root: placement)
+        state.inodes.register(devices: devices)
+        self.state = Mutex(state)
         self.lowerOverride = lowers.map { OverrideStat.marker(of: $0) }
         var upperName: [UInt8]?
         if let upper {
