@@ -151,6 +151,28 @@ extension Integration {
             }
         }
 
+        /// Regression: objects are built in the work directory, so the upper file system did not
+        /// apply the parent's default ACL (kernel overlayfs does).
+        @Test func newObjectsInheritTheDefaultACL() throws {
+            let s = try Scratch("idmap-defacl")
+            defer { s.remove() }
+            let lower = try s.dir("lower")
+            let upper = try s.dir("upper")
+            sh("mkdir dacl && setfacl -d -m u:1000:rwx dacl", cwd: lower)
+            try withShiftoverlay(s, lowers: [lower], upper: upper, work: try s.dir("work"), extra: Self.shifted) { m in
+                sh("touch dacl/f && mkdir dacl/d && ln -s f dacl/l && touch plain", cwd: m.mountpoint)
+                let f = run(["getfacl", "-n", "-c", upper + "/dacl/f"]).stdout
+                #expect(f.contains("user:1000:rwx"), "new file in the upper:\n\(f)")
+                #expect(!f.contains("default:"), "a file has no default ACL:\n\(f)")
+                let d = run(["getfacl", "-n", "-c", upper + "/dacl/d"]).stdout
+                #expect(d.contains("user:1000:rwx") && d.contains("default:user:1000:rwx"), "new dir in the upper:\n\(d)")
+                let shown = run(["getfacl", "-n", "-c", m.mountpoint + "/dacl/f"]).stdout
+                #expect(shown.contains("user:101000:rwx"), "through the mount:\n\(shown)")
+                let plain = run(["getfacl", "-n", "-c", upper + "/plain"]).stdout
+                #expect(!plain.contains("user:1000"), "no default ACL, no ACL:\n\(plain)")
+            }
+        }
+
         @Test func fileCapabilityRootIdIsShifted() throws {
             let s = try Scratch("idmap-cap")
             defer { s.remove() }
