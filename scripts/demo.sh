@@ -31,6 +31,7 @@ fi
 [ -x "$BIN" ] || fail "no binary at $BIN"
 
 DEMO="$(mktemp -d "${TMPDIR:-/tmp}/shiftoverlay-demo.XXXXXX")"
+chmod 755 "$DEMO"  # the shifted uids of the demo must reach the mount below it
 LOWER="$DEMO/lower" UPPER="$DEMO/upper" WORK="$DEMO/work" MERGED="$DEMO/merged"
 
 cleanup() {
@@ -42,7 +43,7 @@ cleanup() {
     local f pid
     for f in /proc/[0-9]*/cmdline; do
         pid="${f#/proc/}" pid="${pid%/cmdline}"
-        if tr '\0' '\n' <"$f" 2>/dev/null | grep -qxF "$MERGED"; then "${SUDO[@]}" kill "$pid" 2>/dev/null || true; fi
+        if tr '\0' '\n' 2>/dev/null <"$f" | grep -qxF "$MERGED"; then "${SUDO[@]}" kill "$pid" 2>/dev/null || true; fi
     done
     "${SUDO[@]}" rm -rf --one-file-system "$DEMO"
     if [ $rc -ne 0 ]; then echo "demo: failed (exit $rc); everything was unmounted and removed" >&2; fi
@@ -105,11 +106,13 @@ step "unmounting (fusermount3 -u $MERGED)"
 "${SUDO[@]}" fusermount3 -u "$MERGED"
 ! grep -qF " $MERGED " /proc/self/mountinfo || fail "still mounted"
 
+SHIFT_SUMMARY="off (DEMO_MAP=)"
+[ -z "$DEMO_MAP" ] || SHIFT_SUMMARY="stored 1000 shows as 101000 through the mount; a file created by host uid 101000 is stored as 1000"
 cat <<SUMMARY
 
 == demo OK
    mounted    $BIN -o lowerdir=…,upperdir=…,workdir=…${MAP_OPTS:+ (with id mapping)}
-   id shift   ${MAP_OPTS:+stored 1000 shows as 101000 through the mount; a file created by host uid 101000 is stored as 1000}${MAP_OPTS:-off (DEMO_MAP=)}
+   id shift   $SHIFT_SUMMARY
    copy-up    home/alice/notes.txt edited: the upper holds the new copy (owner 1000 kept), the lower is untouched
    whiteout   srv/old.log deleted: the upper holds a 0/0 character device, the lower still has the file
    unmounted  with fusermount3 -u; temporary files in $DEMO are removed
