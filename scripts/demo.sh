@@ -3,9 +3,9 @@
 # one, and show what lands in the upper directory. Exits non-zero if any step fails; always
 # unmounts and removes its temporary directory.
 #
-#   DEMO_MAP=1 bash scripts/demo.sh   also passes uidmapping/gidmapping (ids stored as 0.. appear
-#                                     as 100000.. through the mount). The CLI accepts the options;
-#                                     the id shifting itself is still being wired in (in progress).
+#   By default the mount shifts ids (uidmapping=0:100000:65536,gidmapping=0:100000:65536): ids
+#   stored as 0.. appear as 100000.. through the mount, and what a shifted uid writes is stored
+#   unshifted. DEMO_MAP= bash scripts/demo.sh   mounts without id mapping.
 #   SHIFTOVERLAY=/path/to/binary      use that binary instead of building (e.g. to compare with
 #                                     /usr/bin/fuse-overlayfs).
 set -euo pipefail
@@ -31,6 +31,7 @@ fi
 [ -x "$BIN" ] || fail "no binary at $BIN"
 
 DEMO="$(mktemp -d "${TMPDIR:-/tmp}/shiftoverlay-demo.XXXXXX")"
+chmod 755 "$DEMO"  # the shifted uids of the demo must reach the mount below it
 LOWER="$DEMO/lower" UPPER="$DEMO/upper" WORK="$DEMO/work" MERGED="$DEMO/merged"
 
 cleanup() {
@@ -42,7 +43,7 @@ cleanup() {
     local f pid
     for f in /proc/[0-9]*/cmdline; do
         pid="${f#/proc/}" pid="${pid%/cmdline}"
-        if tr '\0' '\n' <"$f" 2>/dev/null | grep -qxF "$MERGED"; then "${SUDO[@]}" kill "$pid" 2>/dev/null || true; fi
+        if tr '\0' '\n' 2>/dev/null <"$f" | grep -qxF "$MERGED"; then "${SUDO[@]}" kill "$pid" 2>/dev/null || true; fi
     done
     "${SUDO[@]}" rm -rf --one-file-system "$DEMO"
     if [ $rc -ne 0 ]; then echo "demo: failed (exit $rc); everything was unmounted and removed" >&2; fi
@@ -78,6 +79,14 @@ step "modifying a lower file through the mount (copy-up): home/alice/notes.txt"
 "${SUDO[@]}" bash -c 'printf "edited in the overlay\n" >> "$1"' _ "$MERGED/home/alice/notes.txt"
 "${SUDO[@]}" cat "$MERGED/home/alice/notes.txt"
 
+if [ -n "$DEMO_MAP" ]; then
+    step "creating a file as host uid 101000 (the workspace's uid 1000): home/alice/from-workspace"
+    "${SUDO[@]}" setpriv --reuid=101000 --regid=101000 --clear-groups touch "$MERGED/home/alice/from-workspace"
+    "${SUDO[@]}" stat -c '%n  through the mount %u:%g' "$MERGED/home/alice/from-workspace"
+    "${SUDO[@]}" stat -c '%n  stored in the upper %u:%g' "$UPPER/home/alice/from-workspace"
+    [ "$("${SUDO[@]}" stat -c %u:%g "$UPPER/home/alice/from-workspace")" = 1000:1000 ] || fail "101000 should be stored as 1000"
+fi
+
 step "deleting a lower file through the mount (whiteout): srv/old.log"
 "${SUDO[@]}" rm "$MERGED/srv/old.log"
 "${SUDO[@]}" test ! -e "$MERGED/srv/old.log" || fail "srv/old.log still visible"
@@ -97,10 +106,13 @@ step "unmounting (fusermount3 -u $MERGED)"
 "${SUDO[@]}" fusermount3 -u "$MERGED"
 ! grep -qF " $MERGED " /proc/self/mountinfo || fail "still mounted"
 
+SHIFT_SUMMARY="off (DEMO_MAP=)"
+[ -z "$DEMO_MAP" ] || SHIFT_SUMMARY="stored 1000 shows as 101000 through the mount; a file created by host uid 101000 is stored as 1000"
 cat <<SUMMARY
 
 == demo OK
    mounted    $BIN -o lowerdir=…,upperdir=…,workdir=…${MAP_OPTS:+ (with id mapping)}
+   id shift   $SHIFT_SUMMARY
    copy-up    home/alice/notes.txt edited: the upper holds the new copy (owner 1000 kept), the lower is untouched
    whiteout   srv/old.log deleted: the upper holds a 0/0 character device, the lower still has the file
    unmounted  with fusermount3 -u; temporary files in $DEMO are removed

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-ensure_deps libfuse3-dev libattr1-dev fuse3 attr gcc tar findutils coreutils util-linux
+ensure_deps libfuse3-dev libattr1-dev fuse3 attr acl libcap2-bin debootstrap gcc tar findutils coreutils util-linux
 need_swift
 
 echo "== swift test $* (in a private mount namespace)"

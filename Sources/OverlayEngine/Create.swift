@@ -77,6 +77,9 @@ extension OverlayFS {
                         try storeMode(upper, work, st.permissions | ModeBits.setGID)
                     }
                 }
+                if setOwner && type != .symlink {  // a new object, not a hard link
+                    try inheritDefaultACL(upper, from: dir, to: work, isDirectory: type == .directory)
+                }
                 if type == .directory {
                     if case .whiteout = hidden {
                         try setOpaque(upper, work)
