@@ -25,6 +25,11 @@ private func installSessionOps(_ ops: inout fuse_lowlevel_ops) {
         // Let the kernel clear setuid/setgid on write/truncate/chown by sending a setattr:
         // the daemon writes with CAP_FSETID, so a write of its own would keep them.
         conn.pointee.want &= ~UInt32(FUSE_CAP_HANDLE_KILLPRIV)
+        // POSIX ACLs (system.posix_acl_* xattrs, served by the layers) are checked by the kernel
+        // along with the mode bits; without this, default_permissions checks mode bits only, so a
+        // named-user entry would neither grant nor refuse anything.
+        let acl = UInt32(FUSE_CAP_POSIX_ACL)
+        if conn.pointee.capable & acl == acl { conn.pointee.want |= acl }
         // Locks are handled by the kernel locally.
         conn.pointee.want &= ~UInt32(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS)
     }
