@@ -28,7 +28,8 @@ private func installSessionOps(_ ops: inout fuse_lowlevel_ops) {
         // POSIX ACLs (system.posix_acl_* xattrs, served by the layers) are checked by the kernel
         // along with the mode bits; without this, default_permissions checks mode bits only, so a
         // named-user entry would neither grant nor refuse anything.
-        let acl = UInt32(FUSE_CAP_POSIX_ACL)
+        // With ACLs the umask is applied by the engine (only where no default ACL is inherited).
+        let acl = UInt32(FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK)
         if conn.pointee.capable & acl == acl { conn.pointee.want |= acl }
         // Locks are handled by the kernel locally.
         conn.pointee.want &= ~UInt32(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS)

@@ -77,6 +77,9 @@ extension OverlayFS {
                         try upper.chmod(work, mode: st.permissions | ModeBits.setGID)
                     }
                 }
+                if setOwner && type != .symlink {
+                    try applyCreationMode(upper, work, parentDir: dir, isDirectory: type == .directory, umask: caller.umask)
+                }
                 if type == .directory {
                     if case .whiteout = hidden {
                         try setOpaque(upper, work)

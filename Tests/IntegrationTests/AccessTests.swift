@@ -57,3 +57,34 @@ enum AccessLayer {
         sh("chmod 666 refused && setfacl -m u:1000:- refused", cwd: dir)
     }
 }
+
+extension Integration.Access {
+    /// New objects in a directory with a default ACL inherit it, and the umask does not apply
+    /// there; elsewhere it does (kernel overlayfs gives the same modes and ACLs).
+    @Test func defaultACLIsInheritedAndUmaskAppliesElsewhere() throws {
+        guard run(["setfacl", "--version"]).ok else {
+            Issue.record("setfacl is missing (apt-get install acl)")
+            return
+        }
+        let s = try Scratch("dacl")
+        defer { s.remove() }
+        let lower = try s.dir("lower")
+        sh("mkdir acld plain && setfacl -d -m u:1000:rwx acld", cwd: lower)
+        let script = """
+            umask 077
+            touch acld/f plain/f && mkdir acld/d plain/d && mkfifo acld/p
+            umask 022
+            for x in acld/f acld/d acld/p plain/f plain/d; do
+              echo "$x $(stat -c %a $x) $(getfacl -cpEn $x | tr '\\n' ' ')"
+            done
+            """
+        let kernel = try withKernelOverlay(s, lowers: [lower], upper: try s.dir("kupper")) {
+            sh(script, cwd: $0).stdout
+        }
+        #expect(kernel.contains("acld/f 664 user::rw- user:1000:rwx"), "kernel oracle: \(kernel)")
+        let shift = try withShiftoverlay(s, lowers: [lower], upper: try s.dir("upper"), work: try s.dir("work")) {
+            sh(script, cwd: $0.mountpoint).stdout
+        }
+        #expect(shift == kernel)
+    }
+}
