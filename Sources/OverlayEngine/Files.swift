@@ -61,18 +61,15 @@ extension OverlayFS {
         guard !open.fromUpper, let placement, placement.upper, let upper else { return open.file }
         guard let path = state.withLock({ $0.path(of: open.node) }) else { return open.file }
         let fresh = try upper.open(.tree(path), Self.layerFlags(open.flags))
-        let keep = state.withLock { s -> (any LayerFile)? in
-            guard var f = s.files[handle], !f.fromUpper else { return nil }
-            let old = f.file
+        let switched = state.withLock { s -> Bool in
+            guard var f = s.files[handle], !f.fromUpper else { return false }
+            f.retired.append(f.file)
             f.file = fresh
             f.fromUpper = true
             s.files[handle] = f
-            return old
+            return true
         }
-        if let old = keep {
-            old.close()
-            return fresh
-        }
+        if switched { return fresh }
         fresh.close()
         return try handleFile(handle)
     }
@@ -130,6 +127,7 @@ extension OverlayFS {
     public func release(_ handle: HandleID) {
         let f = state.withLock { $0.removeFile(handle) }
         f?.file.close()
+        for old in f?.retired ?? [] { old.close() }
     }
 
     public func fallocate(_ handle: HandleID, mode: Int32, offset: Int64, length: Int64) throws(Errno) {

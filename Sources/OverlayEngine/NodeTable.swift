@@ -36,6 +36,9 @@ struct OpenFile: Sendable {
     var file: any LayerFile
     var fromUpper: Bool
     var flags: OpenFlags
+    /// Files this handle used before it switched to the upper copy: another read of the handle
+    /// may still be using one, so they are closed at release, not at the switch.
+    var retired: [any LayerFile] = []
 }
 
 /// A merged directory listing, fixed for one open directory until it is read again from 0.

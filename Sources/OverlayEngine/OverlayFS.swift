@@ -110,7 +110,7 @@ public final class OverlayFS: Sendable {
     /// Closes every open handle (at unmount).
     public func shutdown() {
         let files = state.withLock { s -> [any LayerFile] in
-            let all = s.files.values.map { $0.file }
+            let all = s.files.values.flatMap { [$0.file] + $0.retired }
             s.files.removeAll()
             s.dirs.removeAll()
             return all
