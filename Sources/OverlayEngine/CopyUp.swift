@@ -64,8 +64,9 @@ extension OverlayFS {
         }
     }
 
-    /// Creates at `work` a copy of the object at `path` of `lower`: content, xattrs, owner, mode,
-    /// times — in that order (a chown clears setuid bits; a write clears security.capability).
+    /// Creates at `work` a copy of the object at `path` of `lower`: content, owner, xattrs, mode,
+    /// times — in that order (a write or a chown clears security.capability, even for root; a
+    /// chown clears setuid bits, which the chmod then restores).
     func buildCopy(
         of path: RelPath, in lower: any Layer, stat st: FileStat, at work: Place, upper: any UpperLayer,
         skipData: Bool
@@ -91,8 +92,8 @@ extension OverlayFS {
             warn("copy-up of \(path): unknown file type \(st.mode)")
             throw .EIO
         }
-        try copyXattrs(from: lower, path, to: upper, work)
         try upper.chown(work, uid: st.uid, gid: st.gid)
+        try copyXattrs(from: lower, path, to: upper, work)
         if st.type != .symlink { try upper.chmod(work, mode: st.permissions) }
         try upper.setTimes(work, access: .set(st.atime), modification: .set(st.mtime))
     }
