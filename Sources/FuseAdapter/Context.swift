@@ -45,7 +45,7 @@ func name(_ p: UnsafePointer<CChar>?) throws(Errno) -> Name {
 /// The caller as the kernel sees them through the mount.
 func caller(_ req: fuse_req_t) -> Caller {
     guard let ctx = fuse_req_ctx(req) else { return Caller(uid: 65534, gid: 65534) }
-    return Caller(uid: ctx.pointee.uid, gid: ctx.pointee.gid, pid: ctx.pointee.pid)
+    return Caller(uid: ctx.pointee.uid, gid: ctx.pointee.gid, pid: ctx.pointee.pid, umask: ctx.pointee.umask)
 }
 
 extension AdapterContext {

@@ -20,19 +20,19 @@ func makeOperations() -> fuse_lowlevel_ops {
 private func installSessionOps(_ ops: inout fuse_lowlevel_ops) {
     ops.`init` = { userdata, conn in
         guard let conn else { return }
-        // POSIX ACLs handled by the kernel: it enforces them (with default_permissions) and
-        // caches them per inode, instead of asking the daemon on every access (ls -l asks twice
-        // per file otherwise).
-        if let userdata, Unmanaged<AdapterContext>.fromOpaque(userdata).takeUnretainedValue().posixACL,
-            conn.pointee.capable & UInt32(FUSE_CAP_POSIX_ACL) != 0
-        {
-            conn.pointee.want |= UInt32(FUSE_CAP_POSIX_ACL)
-        }
         let splice = UInt32(FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE)
         if conn.pointee.capable & splice == splice { conn.pointee.want |= splice }
         // Let the kernel clear setuid/setgid on write/truncate/chown by sending a setattr:
         // the daemon writes with CAP_FSETID, so a write of its own would keep them.
         conn.pointee.want &= ~UInt32(FUSE_CAP_HANDLE_KILLPRIV)
+        // POSIX ACLs (system.posix_acl_* xattrs, served by the layers) are checked by the kernel
+        // along with the mode bits, and cached per inode (ls -l would otherwise ask twice per
+        // file); without this, default_permissions checks mode bits only, so a named-user entry
+        // would neither grant nor refuse anything. With ACLs the umask is applied by the engine
+        // (only where no default ACL is inherited). The noacl option turns both off.
+        let wantsACL = userdata.map { Unmanaged<AdapterContext>.fromOpaque($0).takeUnretainedValue().posixACL } ?? true
+        let acl = UInt32(FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK)
+        if wantsACL && conn.pointee.capable & acl == acl { conn.pointee.want |= acl }
         // Locks are handled by the kernel locally.
         conn.pointee.want &= ~UInt32(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS)
     }

@@ -11,10 +11,14 @@ public struct Caller: Sendable, Hashable {
     public var uid: UInt32
     public var gid: UInt32
     public var pid: Int32
-    public init(uid: UInt32, gid: UInt32, pid: Int32 = 0) {
+    /// The caller's umask, applied to new objects in a directory without a default ACL (the
+    /// kernel leaves that to the filesystem once POSIX ACLs are negotiated).
+    public var umask: UInt32
+    public init(uid: UInt32, gid: UInt32, pid: Int32 = 0, umask: UInt32 = 0) {
         self.uid = uid
         self.gid = gid
         self.pid = pid
+        self.umask = umask
     }
     public static let root = Caller(uid: 0, gid: 0)
 }

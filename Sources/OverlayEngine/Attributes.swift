@@ -27,8 +27,10 @@ extension OverlayFS {
 
     public func getattr(_ node: NodeID) throws(Errno) -> FileStat {
         do {
-            let (path, placement) = try locate(node)
-            return try statNode(path, placement)
+            return try namespace.stable { () throws(Errno) -> FileStat in
+                let (path, placement) = try locate(node)
+                return try statNode(path, placement)
+            }
         } catch {
             guard error == .ENOENT, let st = try statThroughHandle(node) else { throw error }
             return st

@@ -69,8 +69,9 @@ extension OverlayFS {
         }
     }
 
-    /// Creates at `work` a copy of the object at `path` of `lower`: content, xattrs, owner, mode,
-    /// times — in that order (a chown clears setuid bits; a write clears security.capability).
+    /// Creates at `work` a copy of the object at `path` of `lower`: content, owner, xattrs, mode,
+    /// times — in that order (a write or a chown clears security.capability, even for root; a
+    /// chown clears setuid bits, which the chmod then restores).
     func buildCopy(
         of path: RelPath, in lower: any Layer, override: [UInt8]?, stat st: FileStat, at work: Place,
         upper: any UpperLayer, skipData: Bool
@@ -96,16 +97,18 @@ extension OverlayFS {
             warn("copy-up of \(path): unknown file type \(st.mode)")
             throw .EIO
         }
-        try copyXattrs(from: lower, path, to: upper, work)
-        // The owner as the lower stores it (its override xattr if it keeps one), stored the way
-        // the upper keeps owners: for real, or in its own override xattr.
+        // Owner before xattrs (a chown clears security.capability), mode after both. The owner is
+        // the one the lower stores (its override xattr if it keeps one), stored the way the
+        // upper keeps owners: for real, or in its own override xattr.
         var owner = OverrideStat(st)
         if let override, let v = try? lower.getXattr(path, override), let o = OverrideStat(parsing: v) { owner = o }
         if let name = upperOverride {
+            try copyXattrs(from: lower, path, to: upper, work)
             if st.type != .symlink { try upper.chmod(work, mode: st.permissions) }
             try upper.setXattr(work, name, owner.bytes, flags: [])
         } else {
             try upper.chown(work, uid: owner.uid, gid: owner.gid)
+            try copyXattrs(from: lower, path, to: upper, work)
             if st.type != .symlink { try upper.chmod(work, mode: owner.permissions) }
         }
         try upper.setTimes(work, access: .set(st.atime), modification: .set(st.mtime))

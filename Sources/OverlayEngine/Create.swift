@@ -67,6 +67,11 @@ extension OverlayFS {
             let work = Place.work(tempName())
             do throws(Errno) {
                 try build(upper, work, path)
+                // Mode first (umask or the parent's default ACL), so that an upper keeping owners
+                // in its override xattr records the final mode with the owner.
+                if setOwner && type != .symlink {
+                    try applyCreationMode(upper, work, parentDir: dir, isDirectory: type == .directory, umask: caller.umask)
+                }
                 if setOwner {
                     let parentStat = try storedOwnership(upper, .tree(dir))
                     let setgidDir = parentStat.permissions & ModeBits.setGID != 0
@@ -76,9 +81,6 @@ extension OverlayFS {
                         let st = try storedOwnership(upper, work)
                         try storeMode(upper, work, st.permissions | ModeBits.setGID)
                     }
-                }
-                if setOwner && type != .symlink {  // a new object, not a hard link
-                    try inheritDefaultACL(upper, from: dir, to: work, isDirectory: type == .directory)
                 }
                 if type == .directory {
                     if case .whiteout = hidden {

@@ -2,12 +2,33 @@ import LayerAPI
 
 /// lookup and forget: the kernel's view of which node ids exist.
 extension OverlayFS {
+    /// Resolves without the namespace lock; the answer is recorded only if no name changed
+    /// meanwhile (else a stale answer could replace a newer node, and the kernel would see a node
+    /// change type). After a few changed attempts, resolves under the lock.
     public func lookup(parent: NodeID, name: Name) throws(Errno) -> Entry {
+        for _ in 0..<4 {
+            let before = namespace.generation.load(ordering: .sequentiallyConsistent)
+            if before & 1 != 0 { continue }
+            if let entry = try lookupOnce(parent: parent, name: name, unless: before) { return entry }
+        }
+        return try namespace.withLock { _ throws(Errno) -> Entry in
+            guard let entry = try lookupOnce(parent: parent, name: name, unless: nil) else { throw .EIO }
+            return entry
+        }
+    }
+
+    /// One resolution; nil (nothing recorded) if `generation` is given and the namespace
+    /// generation moved from it.
+    private func lookupOnce(parent: NodeID, name: Name, unless generation: UInt64?) throws(Errno) -> Entry? {
         let (dir, parentPlacement) = try locate(parent)
         guard parentPlacement.type == .directory else { throw .ENOTDIR }
         guard let (placement, real) = try resolve(dir, parentPlacement, name) else { throw .ENOENT }
         if placement.upper { adoptOrigin(dir.appending(name), real) }
-        let id = state.withLock { $0.remember(parent: parent, name: name, placement: placement) }
+        let id = state.withLock { s -> NodeID? in
+            if let generation, namespace.generation.load(ordering: .sequentiallyConsistent) != generation { return nil }
+            return s.remember(parent: parent, name: name, placement: placement)
+        }
+        guard let id else { return nil }
         return Entry(node: id, generation: 1, attr: visibleStat(real, placement, at: dir.appending(name)))
     }
 

@@ -21,7 +21,7 @@ public final class OverlayFS: Sendable {
     let lowerOverride: [[UInt8]?]
     /// The stat-override xattr the upper layer uses (xattr_permissions, or found on its root).
     let upperOverride: [UInt8]?
-    let namespace = Mutex<Void>(())
+    let namespace = NamespaceLock()
     let gates: [Gate]
     let tempCounter = Atomic<UInt64>(0)
     /// Counters for the status report (SIGUSR1).
@@ -158,4 +158,35 @@ public final class OverlayFS: Sendable {
 /// A copy-up gate: serialises copy-ups of the nodes striped onto it.
 final class Gate: Sendable {
     let lock = Mutex<Void>(())
+}
+
+/// The `namespace` lock, with a generation count that is odd while a holder changes names and
+/// advances on every change, so a lookup that resolved a name without the lock can tell whether
+/// the answer may be stale before recording it.
+final class NamespaceLock: Sendable {
+    private let mutex = Mutex<Void>(())
+    let generation = Atomic<UInt64>(0)
+
+    func withLock<R: Sendable, E: Error>(_ body: (inout Void) throws(E) -> R) throws(E) -> R {
+        try mutex.withLock { (v: inout Void) throws(E) -> R in
+            generation.add(1, ordering: .sequentiallyConsistent)
+            defer { generation.add(1, ordering: .sequentiallyConsistent) }
+            return try body(&v)
+        }
+    }
+
+    /// Runs `body` (which reads names but changes none) so that its answer reflects one state
+    /// of the names: retried if a name changed while it ran, finally run under the lock. (A stat
+    /// of a node's path racing with a replacement could otherwise report a directory for a node
+    /// that is a file; the kernel then marks the inode bad and fails with EIO.)
+    func stable<R: Sendable>(_ body: () throws(Errno) -> R) throws(Errno) -> R {
+        for _ in 0..<4 {
+            let before = generation.load(ordering: .sequentiallyConsistent)
+            if before & 1 != 0 { continue }
+            let result: Result<R, Errno>
+            do { result = .success(try body()) } catch { result = .failure(error) }
+            if generation.load(ordering: .sequentiallyConsistent) == before { return try result.get() }
+        }
+        return try withLock { _ throws(Errno) -> R in try body() }
+    }
 }

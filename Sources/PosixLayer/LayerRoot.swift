@@ -30,8 +30,7 @@ struct LayerRoot: Sendable {
         if let cached {
             owner = cached
         } else {
-            owner = FileDescriptor(
-                try fd.openAt2(parentPath.bytes, flags: SysFlags.path | SysFlags.directory, resolve: .confined))
+            owner = FileDescriptor(try openConfined(parentPath, flags: SysFlags.path | SysFlags.directory))
             parents.put(parentPath, owner, openedAt: generation)
         }
         // `owner` stays referenced until `body` is done, so its descriptor cannot be closed under
@@ -48,7 +47,40 @@ struct LayerRoot: Sendable {
 
     /// Opens the object at `path` itself beneath the root (a final symlink gives ELOOP).
     func openBeneath(_ path: RelPath, flags: Int32, mode: UInt32 = 0) throws(Errno) -> FD {
-        try fd.openAt2(path.bytes, flags: flags | SysFlags.noFollow, mode: mode, resolve: .confined)
+        try openConfined(path, flags: flags | SysFlags.noFollow, mode: mode)
+    }
+
+    /// The kernel's PATH_MAX (bytes, with the terminating NUL).
+    static let pathLimit = 4096
+
+    /// openat2 of `path` beneath the root. A path longer than PATH_MAX is walked in pieces, each
+    /// shorter than the limit and opened (O_PATH, confined) beneath the directory of the piece
+    /// before it; each piece is resolved as confined as the whole would be.
+    private func openConfined(_ path: RelPath, flags: Int32, mode: UInt32 = 0) throws(Errno) -> FD {
+        let whole = path.bytes
+        if whole.count < Self.pathLimit { return try fd.openAt2(whole, flags: flags, mode: mode, resolve: .confined) }
+        var rest = path.components[...]
+        var base: FD?
+        defer { base?.close() }
+        while true {
+            let remaining = RelPath(Array(rest)).bytes
+            if remaining.count < Self.pathLimit {
+                return try (base ?? fd).openAt2(remaining, flags: flags, mode: mode, resolve: .confined)
+            }
+            var take = 0
+            var length = 0
+            for n in rest.dropLast() {
+                if length + n.bytes.count + 1 >= Self.pathLimit { break }
+                length += n.bytes.count + 1
+                take += 1
+            }
+            guard take > 0 else { throw .ENAMETOOLONG }
+            let piece = RelPath(Array(rest.prefix(take))).bytes
+            let next = try (base ?? fd).openAt2(piece, flags: SysFlags.path | SysFlags.directory, resolve: .confined)
+            base?.close()
+            base = next
+            rest = rest.dropFirst(take)
+        }
     }
 
     // MARK: Reading

@@ -87,3 +87,36 @@ import Testing
         #expect(f.errno { _ = try f.fs.getxattr(n, name: Array("user.a".utf8)) } == .ENODATA)
     }
 }
+
+@Suite struct CapabilityCopyUpTests {
+    /// security.capability v2 (cap_net_raw+ep), 20 bytes.
+    static let cap: [UInt8] = [0, 0, 0, 2, 0, 0x20, 0, 0, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+    static let name = Array("security.capability".utf8)
+
+    /// A chown clears security.capability, so copy-up must set it after the owner (it did it
+    /// before: a chmod or touch of a lower file with file capabilities lost them, and a chown
+    /// failed with ENODATA when the kernel then removed the capability it expected).
+    @Test func copyUpKeepsFileCapabilities() throws {
+        let f = try Fixture { b in
+            try b.file(b.lowers[0], "bin", "x", mode: 0o755, uid: 5, gid: 6)
+            try b.lowers[0].setXattr(.tree(RelPath("bin")), CapabilityCopyUpTests.name, CapabilityCopyUpTests.cap, flags: [])
+        }
+        _ = try f.fs.setattr(try f.node("bin"), AttrChanges(mode: 0o700), handle: nil, caller: .root)
+        #expect(try f.fs.getxattr(try f.node("bin"), name: CapabilityCopyUpTests.name) == CapabilityCopyUpTests.cap)
+        let st = try f.stat("bin")
+        #expect(st.uid == 5 && st.gid == 6 && st.permissions == 0o700)
+    }
+
+    /// The kernel's chown of a file with capabilities: removal of the capability it found
+    /// (setattr_prepare's killpriv), then the setattr.
+    @Test func chownOfALowerFileWithCapabilities() throws {
+        let f = try Fixture { b in
+            try b.file(b.lowers[0], "bin", "x", mode: 0o755)
+            try b.lowers[0].setXattr(.tree(RelPath("bin")), CapabilityCopyUpTests.name, CapabilityCopyUpTests.cap, flags: [])
+        }
+        try f.fs.removexattr(try f.node("bin"), name: CapabilityCopyUpTests.name, caller: .root)
+        _ = try f.fs.setattr(try f.node("bin"), AttrChanges(uid: 7, gid: 8), handle: nil, caller: .root)
+        #expect(try f.stat("bin").uid == 7)
+        #expect(f.errno { try f.fs.getxattr(try f.node("bin"), name: CapabilityCopyUpTests.name) } == .ENODATA)
+    }
+}

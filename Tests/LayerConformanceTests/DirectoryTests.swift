@@ -245,3 +245,34 @@ struct DirectoryTests {
         }
     }
 }
+
+@Suite("paths longer than PATH_MAX")
+struct LongPathTests {
+    /// A tree deeper than the kernel's PATH_MAX (4096 bytes) is as usable as a shallow one: kernel
+    /// overlayfs handles such trees, so the layers must too (each step is one name, never the
+    /// whole path, as far as the caller is concerned).
+    @Test(arguments: LayerFactory.all)
+    func deepTreeBeyondPathMax(_ factory: LayerFactory) async throws {
+        try await withLayer(factory) { layer in
+            let step = name(String(repeating: "d", count: 100))
+            var path = RelPath()
+            for _ in 0..<45 {  // 45 * 101 bytes > 4096
+                path = path.appending(step)
+                try layer.mkdir(.tree(path), mode: 0o755)
+            }
+            #expect(path.bytes.count > 4096)
+            let file = path.appending(name("leaf"))
+            try makeFile(layer, .tree(file), "deep")
+            #expect(try contents(layer, .tree(file)) == bytes("deep"))
+            #expect(try layer.stat(.tree(file)).size == 4)
+            #expect(try layer.readDirectory(.tree(path)).map(\.name) == [name("leaf")])
+            try layer.setXattr(.tree(file), bytes("user.k"), bytes("v"), flags: [])
+            #expect(try layer.getXattr(.tree(file), bytes("user.k")) == bytes("v"))
+            let moved = path.appending(name("moved"))
+            try layer.rename(from: .tree(file), to: .tree(moved), flags: [])
+            try layer.unlink(.tree(moved))
+            try layer.removeTree(.tree(RelPath([step])))
+            #expect(throws: Errno.ENOENT) { try layer.stat(.tree(RelPath([step]))) }
+        }
+    }
+}
