@@ -164,7 +164,7 @@ struct Layers {
     {
         let dest = cache + (quick ? "/top-quick" : "/top-full")
         let stamp = dest + ".stamp"
-        let want = "\(version) \(bottom) \(entries.count) \(sizes)\n"
+        let want = "\(version) \(bottom) \(entries.count) \(sizes) \(readFile(bottom + ".stamp") ?? "")\n"
         if isDirectory(dest), readFile(stamp) == want { return dest }
         print("generating the top lower layer in \(dest)")
         let out = dest + ".partial"
