@@ -1,81 +1,40 @@
 import Glibc
-import LayerAPI
-import MemoryLayer
-import OverlayEngine
 
-/// Engine micro-benchmarks, in process on the in-memory layer: the engine's own cost without the
-/// kernel round trip. Usage: shiftoverlay-bench [N]   (N files per benchmark, default 10000)
+let usage = """
+    usage: shiftoverlay-bench micro [N]
+               in-process engine micro-benchmarks on the memory layer (N files, default 10000)
+           shiftoverlay-bench mounts [--quick] [--rounds R] [--systems shiftoverlay,kernel,fuse-overlayfs]
+                                     [--binary PATH] [--rootfs DIR] [--workloads NAME,...] [--cache DIR]
+               real mounts over the same layers, workloads from issue 7 (root; re-runs itself in a
+               private mount namespace)
+    """
+
 @main
 struct Bench {
     static func main() {
-        let n = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 10_000 : 10_000
+        var args = Array(CommandLine.arguments.dropFirst())
+        let command = args.first ?? "micro"
         do {
-            try run(n)
+            switch command {
+            case "micro":
+                args = Array(args.dropFirst())
+                try Micro.run(args.first.flatMap { Int($0) } ?? 10_000)
+            case "mounts":
+                let options = try MountOptions.parse(Array(args.dropFirst()))
+                try Runner(options).execute()
+            case "-h", "--help", "help":
+                print(usage)
+            default:
+                if let n = Int(command) {  // the old form: shiftoverlay-bench N
+                    try Micro.run(n)
+                } else {
+                    print(usage)
+                    exit(2)
+                }
+            }
         } catch {
             print("shiftoverlay-bench: \(error)")
             exit(1)
-        }
-    }
-
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-
-    static func measure(_ label: String, ops: Int, _ body: () throws -> Void) rethrows {
-        let t0 = now()
-        try body()
-        let dt = now() - t0
-        let perOp = dt / Double(ops) * 1e9
-        let pad = String(repeating: " ", count: max(0, 34 - label.count))
-        print("\(label)\(pad) \(Int(perOp.rounded())) ns/op  (\(Int((dt * 1000).rounded())) ms)")
-    }
-
-    static func run(_ n: Int) throws {
-        let lower = MemoryLayer()
-        let upper = MemoryLayer()
-        guard let dirName = Name("d") else { return }
-        let dir = RelPath.root.appending(dirName)
-        try lower.mkdir(.tree(dir), mode: 0o755)
-        var names: [Name] = []
-        for i in 0..<n {
-            guard let name = Name("file\(i)") else { continue }
-            names.append(name)
-            let f = try lower.create(.tree(dir.appending(name)), flags: .readWrite, mode: 0o644)
-            let data = [UInt8](repeating: 0x61, count: 4096)
-            _ = try data.withUnsafeBytes { (b) throws(Errno) -> Int in try f.write(b, at: 0) }
-            f.close()
-        }
-        let fs = try OverlayFS(lowers: [lower], upper: upper)
-        let d = try fs.lookup(parent: 1, name: dirName).node
-        print("shiftoverlay-bench: \(n) files, engine on the memory layer")
-        try measure("lookup (lower file)", ops: n) {
-            for name in names { _ = try fs.lookup(parent: d, name: name) }
-        }
-        try measure("getattr", ops: n) {
-            for name in names { _ = try fs.getattr(try fs.lookup(parent: d, name: name).node) }
-        }
-        try measure("readdir of the whole directory", ops: 10) {
-            for _ in 0..<10 {
-                let h = try fs.opendir(d)
-                _ = try fs.readdir(h, from: 0)
-                fs.releasedir(h)
-            }
-        }
-        try measure("copy-up (open for write, 4 KiB)", ops: n) {
-            for name in names {
-                let node = try fs.lookup(parent: d, name: name).node
-                fs.release(try fs.open(node, flags: .readWrite, caller: .root))
-            }
-        }
-        guard let churn = Name("churn") else { return }
-        try measure("create + unlink churn", ops: n) {
-            for _ in 0..<n {
-                let (_, h) = try fs.create(parent: d, name: churn, mode: 0o644, flags: .writeOnly, caller: .root)
-                fs.release(h)
-                try fs.unlink(parent: d, name: churn)
-            }
         }
     }
 }
