@@ -7,7 +7,13 @@ func installDirectoryOps(_ ops: inout fuse_lowlevel_ops) {
     ops.opendir = { req, ino, fi in
         serve(req) { _, c throws(Errno) in
             guard let fi else { throw .EINVAL }
-            return .opendir(try c.engine.opendir(ino), fi)
+            let h = try c.engine.opendir(ino)
+            // The kernel may keep the listing in its page cache across opens: every change of a
+            // directory goes through this mount, and the kernel drops the cached listing itself
+            // when one happens (the daemon is the only writer to its layers).
+            fi.pointee.cache_readdir = 1
+            fi.pointee.keep_cache = 1
+            return .opendir(h, fi)
         }
     }
     ops.readdir = { req, _, size, off, fi in
