@@ -20,9 +20,13 @@ final class AdapterContext: Sendable {
     /// Negotiate FUSE_CAP_POSIX_ACL (off with the noacl option).
     let posixACL: Bool
 
-    init(engine: OverlayFS, entryTimeout: Double, attrTimeout: Double, posixACL: Bool = true) {
+    /// Negotiate FUSE_CAP_WRITEBACK_CACHE.
+    let writeback: Bool
+
+    init(engine: OverlayFS, entryTimeout: Double, attrTimeout: Double, posixACL: Bool = true, writeback: Bool = false) {
         self.engine = engine
         self.posixACL = posixACL
+        self.writeback = writeback
         self.entryTimeout = entryTimeout
         self.attrTimeout = attrTimeout
     }

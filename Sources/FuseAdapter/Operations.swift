@@ -30,9 +30,15 @@ private func installSessionOps(_ ops: inout fuse_lowlevel_ops) {
         // file); without this, default_permissions checks mode bits only, so a named-user entry
         // would neither grant nor refuse anything. With ACLs the umask is applied by the engine
         // (only where no default ACL is inherited). The noacl option turns both off.
-        let wantsACL = userdata.map { Unmanaged<AdapterContext>.fromOpaque($0).takeUnretainedValue().posixACL } ?? true
+        let context = userdata.map { Unmanaged<AdapterContext>.fromOpaque($0).takeUnretainedValue() }
         let acl = UInt32(FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK)
-        if wantsACL && conn.pointee.capable & acl == acl { conn.pointee.want |= acl }
+        if context?.posixACL ?? true, conn.pointee.capable & acl == acl { conn.pointee.want |= acl }
+        let writeback = UInt32(FUSE_CAP_WRITEBACK_CACHE)
+        if context?.writeback ?? false, conn.pointee.capable & writeback != 0 {
+            conn.pointee.want |= writeback
+        } else {
+            conn.pointee.want &= ~writeback
+        }
         // Locks are handled by the kernel locally.
         conn.pointee.want &= ~UInt32(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS)
     }

@@ -20,6 +20,8 @@ public struct FuseMountConfig: Sendable, Hashable {
     public var threads: Int
     /// Let the kernel handle POSIX ACLs (fuse-overlayfs's noacl turns it off).
     public var posixACL: Bool = true
+    /// Let the kernel cache writes (FUSE writeback cache; fuse-overlayfs's writeback=1).
+    public var writeback: Bool = false
 
     public init(
         mountpoint: String, foreground: Bool = false, debug: Bool = false, fuseOptions: [String] = [],
@@ -70,7 +72,7 @@ public func runFuse(engine: OverlayFS, config: FuseMountConfig) -> Int32 {
     }
 
     let timeout = config.timeout.isFinite && config.timeout >= 0 ? config.timeout : 1.0
-    let context = AdapterContext(engine: engine, entryTimeout: timeout, attrTimeout: timeout, posixACL: config.posixACL)
+    let context = AdapterContext(engine: engine, entryTimeout: timeout, attrTimeout: timeout, posixACL: config.posixACL, writeback: config.writeback)
     let userdata = Unmanaged.passRetained(context)
     defer { userdata.release() }
 

@@ -98,6 +98,15 @@ public struct EngineOptions: Sendable {
     /// in `security.fuseoverlayfs.override_stat` (1) or `user.fuseoverlayfs.override_stat` (2)
     /// instead of for real (for rootless storage, where chown is not possible).
     public var xattrPermissions: Int = 0
+    /// noxattrs: extended attributes are not supported through the mount (EOPNOTSUPP).
+    public var xattrs: Bool = true
+    /// static_nlink: directories always show a link count of 1.
+    public var staticNlink: Bool = false
+    /// ino32_t: inode numbers folded into 32 bits (for 32-bit programs).
+    public var ino32: Bool = false
+    /// writeback: the kernel caches writes (FUSE writeback cache), so it may read through a
+    /// handle opened write-only: such handles are opened read-write on the layer.
+    public var writebackCache: Bool = false
     /// Call fsync on copy-up and honour fsync requests (fsync=0 / volatile turn it off).
     public var fsync: Bool = true
     public var log: EngineLog = .silent

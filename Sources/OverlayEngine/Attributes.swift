@@ -8,15 +8,24 @@ extension OverlayFS {
     func visibleStat(_ real: FileStat, _ placement: Placement, at path: RelPath?) -> FileStat {
         var st = real
         if let path, let o = storedOverride(placement, path) { st = o.applied(to: st) }
-        st.ino = state.withLock { $0.inodes.visible(dev: real.dev, ino: real.ino) }
+        st.ino = shownIno(state.withLock { $0.inodes.visible(dev: real.dev, ino: real.ino) })
         st.uid = options.squashUID ?? options.uidMap.toVisible(st.uid)
         st.gid = options.squashGID ?? options.gidMap.toVisible(st.gid)
         // A merged directory's link count cannot be known without reading every layer; like
         // kernel overlayfs, report 1 ("unknown", which also turns off find's leaf optimisation).
-        if placement.type == .directory && (placement.lowers.count + (placement.upper ? 1 : 0)) > 1 {
+        if placement.type == .directory
+            && (options.staticNlink || (placement.lowers.count + (placement.upper ? 1 : 0)) > 1)
+        {
             st.nlink = 1
         }
         return st
+    }
+
+    /// An inode number as shown (folded into 32 bits with ino32_t; never 0).
+    func shownIno(_ ino: UInt64) -> UInt64 {
+        guard options.ino32 else { return ino }
+        let folded = UInt64(UInt32(truncatingIfNeeded: ino ^ (ino >> 32)))
+        return folded == 0 ? 1 : folded
     }
 
     /// The visible stat of a node found at `path`.

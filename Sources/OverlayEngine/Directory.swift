@@ -83,7 +83,7 @@ extension OverlayFS {
         out.append(ListedEntry(name: [0x2E, 0x2E], ino: parentIno, type: .directory, nextOffset: 2))
         state.withLock { s in
             for e in merged {
-                let ino = s.inodes.visible(dev: e.dev, ino: e.ino)
+                let ino = shownIno(s.inodes.visible(dev: e.dev, ino: e.ino))
                 out.append(ListedEntry(name: e.name.bytes, ino: ino, type: e.type, nextOffset: Int64(out.count + 1)))
             }
         }

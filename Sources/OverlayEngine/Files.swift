@@ -9,6 +9,13 @@ extension OverlayFS {
         OpenFlags(rawValue: flags.rawValue & OpenFlags.accessModeMask)
     }
 
+    /// `layerFlags`, widened to read-write for a write-only open when the kernel caches writes
+    /// (it then reads pages it does not have through any handle).
+    func openFlags(_ flags: OpenFlags) -> OpenFlags {
+        let f = Self.layerFlags(flags)
+        return options.writebackCache && f == .writeOnly ? .readWrite : f
+    }
+
     public func open(_ node: NodeID, flags: OpenFlags, caller: Caller) throws(Errno) -> HandleID {
         let wantsWrite = flags.isWritable || flags.contains(.truncate)
         if wantsWrite {
@@ -18,7 +25,7 @@ extension OverlayFS {
         let (path, placement) = try locate(node)
         if placement.type == .directory { throw .EISDIR }
         guard placement.type == .regular else { throw .EINVAL }
-        var layerFlags = Self.layerFlags(flags)
+        var layerFlags = openFlags(flags)
         let file: any LayerFile
         if placement.upper, let upper {
             if flags.contains(.truncate) && flags.isWritable { layerFlags.insert(.truncate) }
@@ -34,7 +41,7 @@ extension OverlayFS {
     public func create(
         parent: NodeID, name: Name, mode: UInt32, flags: OpenFlags, caller: Caller
     ) throws(Errno) -> (Entry, HandleID) {
-        var layerFlags = Self.layerFlags(flags)
+        var layerFlags = openFlags(flags)
         if !layerFlags.isWritable { layerFlags = .readWrite }  // O_CREAT|O_RDONLY still creates
         var opened: (any LayerFile)?
         let entry = try makeObject(parent: parent, name: name, caller: caller, type: .regular) {

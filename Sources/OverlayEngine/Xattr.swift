@@ -4,6 +4,7 @@ import LayerAPI
 /// be set through the mount; setting anything else copies the object up.
 extension OverlayFS {
     public func getxattr(_ node: NodeID, name: [UInt8]) throws(Errno) -> [UInt8] {
+        guard options.xattrs else { throw .EOPNOTSUPP }
         if Markers.isPrivateXattr(name) { throw .ENODATA }
         let (path, placement) = try locate(node)
         let value = try providingLayer(placement).getXattr(path, name)
@@ -11,11 +12,13 @@ extension OverlayFS {
     }
 
     public func listxattr(_ node: NodeID) throws(Errno) -> [[UInt8]] {
+        guard options.xattrs else { throw .EOPNOTSUPP }
         let (path, placement) = try locate(node)
         return try providingLayer(placement).listXattr(path).filter { !Markers.isPrivateXattr($0) }
     }
 
     public func setxattr(_ node: NodeID, name: [UInt8], value: [UInt8], flags: XattrFlags, caller: Caller) throws(Errno) {
+        guard options.xattrs else { throw .EOPNOTSUPP }
         let upper = try writable()
         if Markers.isPrivateXattr(name) { throw .EPERM }
         try copyUp(node, skipData: false)
@@ -26,6 +29,7 @@ extension OverlayFS {
     }
 
     public func removexattr(_ node: NodeID, name: [UInt8], caller: Caller) throws(Errno) {
+        guard options.xattrs else { throw .EOPNOTSUPP }
         let upper = try writable()
         if Markers.isPrivateXattr(name) { throw .EPERM }
         let (path, placement) = try locate(node)

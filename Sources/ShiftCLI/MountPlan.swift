@@ -42,6 +42,11 @@ public struct MountPlan: Sendable, Equatable {
     /// squash_to_uid= / squash_to_gid= (squash_to_root: both 0).
     public var squashUID: UInt32?
     public var squashGID: UInt32?
+    /// noxattrs, static_nlink, ino32_t, writeback (fuse-overlayfs options, same meaning).
+    public var xattrs: Bool = true
+    public var staticNlink: Bool = false
+    public var ino32: Bool = false
+    public var writeback: Bool = false
     /// Kernel-side POSIX ACLs (noacl turns them off).
     public var posixACL: Bool = true
     /// xattr_permissions=0|1|2.
@@ -76,6 +81,7 @@ public struct MountPlan: Sendable, Equatable {
             mountpoint: mountpoint, foreground: foreground, debug: debug, fuseOptions: fuseOptions,
             timeout: timeout, threads: threads)
         c.posixACL = posixACL
+        c.writeback = writeback
         return c
     }
 }

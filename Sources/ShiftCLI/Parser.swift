@@ -8,12 +8,13 @@ public enum Parser {
     static let ownOptions = ["lowerdir", "upperdir", "workdir", "uidmapping", "gidmapping"]
     static let otherOwnOptions = [
         "timeout", "fsync", "volatile", "threaded", "squash_to_root", "squash_to_uid", "squash_to_gid",
-        "xattr_permissions", "noacl",
+        "xattr_permissions", "noacl", "noxattrs", "static_nlink", "ino32_t", "writeback", "xino",
+        "fast_ino_check", "redirect_dir",
     ]
 
     /// fuse-overlayfs options accepted and ignored for now, with a warning.
     static let unsupported: Set<String> = [
-        "static_nlink", "noxattrs", "writeback", "ino32_t", "xino", "fast_ino_check", "redirect_dir", "context", "plugins",
+        "plugins",
     ]
 
     /// Mount flags and options libfuse 3.14 understands (lib/mount.c, fuse_lowlevel.c): passed through.
@@ -23,7 +24,7 @@ public enum Parser {
         "nostrictatime", "allow_other", "allow_root", "default_permissions", "auto_unmount",
     ]
     static let fuseKeyed: Set<String> = [
-        "fsname", "subtype", "max_read", "fscontext", "defcontext", "rootcontext",
+        "fsname", "subtype", "max_read", "context", "fscontext", "defcontext", "rootcontext",
     ]
 
     /// libmount/fstab words that may reach a helper and mean nothing to it: ignored silently.
@@ -114,7 +115,11 @@ public enum Parser {
         plan.squashUID = state.squashUID ?? (state.squashToRoot ? 0 : nil)
         plan.squashGID = state.squashGID ?? (state.squashToRoot ? 0 : nil)
         plan.xattrPermissions = state.xattrPermissions
-        plan.posixACL = !state.noACL
+        plan.posixACL = !state.noACL && !state.noXattrs
+        plan.xattrs = !state.noXattrs
+        plan.staticNlink = state.staticNlink
+        plan.ino32 = state.ino32
+        plan.writeback = state.writeback
         plan.timeout = state.timeout
         plan.threads = singleThread ? 1 : state.threads
         plan.foreground = foreground || state.debug
@@ -159,6 +164,10 @@ struct OptionState {
     var squashGID: UInt32?
     var xattrPermissions = 0
     var noACL = false
+    var noXattrs = false
+    var staticNlink = false
+    var ino32 = false
+    var writeback = false
     var timeout = MountPlan.defaultTimeout
     var threads = 10
     var fuseOptions: [String] = []
@@ -198,8 +207,29 @@ struct OptionState {
             case "1": fsync = true
             case let v: throw CLIError("fsync=\(v): expected 0 or 1")
             }
-        case "noacl" where value == nil:
-            noACL = true
+        case "noacl":
+            noACL = try flag(key, value)
+        case "noxattrs":
+            noXattrs = try flag(key, value)
+        case "static_nlink":
+            staticNlink = try flag(key, value)
+        case "ino32_t":
+            ino32 = try flag(key, value)
+        case "writeback":
+            writeback = try flag(key, value)
+        case "fast_ino_check":
+            // Inode numbers are always checked against the layer object they come from.
+            _ = try flag(key, value)
+        case "xino":
+            // Inode numbers always carry the layer's filesystem in their top bits (as xino=on).
+            guard let v = value, ["off", "auto", "on"].contains(v) else { throw CLIError("xino=\(value ?? ""): expected off, auto or on") }
+        case "redirect_dir":
+            // Redirects are never written; without redirects a lower directory cannot be renamed
+            // (EXDEV), which is what off / nofollow mean.
+            switch value {
+            case "off", "nofollow": break
+            case let v: warnings.append("redirect_dir=\(v ?? ""): only off and nofollow are supported; using off")
+            }
         case "squash_to_root" where value == nil:
             squashToRoot = true
         case "squash_to_uid":
@@ -232,6 +262,15 @@ struct OptionState {
             break
         default:
             try unknown(entry, key: key, value: value)
+        }
+    }
+
+    /// A fuse-overlayfs flag: bare, =1 (on) or =0 (off).
+    private func flag(_ key: String, _ value: String?) throws(CLIError) -> Bool {
+        switch value {
+        case nil, "1": return true
+        case "0": return false
+        case let v: throw CLIError("\(key)=\(v ?? ""): expected 0 or 1")
         }
     }
 

@@ -41,6 +41,10 @@ enum Startup {
         options.squashUID = plan.squashUID
         options.squashGID = plan.squashGID
         options.xattrPermissions = plan.xattrPermissions
+        options.xattrs = plan.xattrs
+        options.staticNlink = plan.staticNlink
+        options.ino32 = plan.ino32
+        options.writebackCache = plan.writeback
         let toSyslog = !plan.foreground
         let warning: @Sendable (String) -> Void = { DaemonLog.write($0, level: .warning, syslog: toSyslog) }
         var debug: (@Sendable (String) -> Void)?

@@ -130,3 +130,44 @@ import Testing
         #expect(try f.upper?.getXattr(.tree(RelPath("ping")), name) == v2)
     }
 }
+
+@Suite struct OptionTests {
+    @Test func noxattrsRefusesEveryXattrCall() throws {
+        var o = EngineOptions()
+        o.xattrs = false
+        let f = try Fixture(options: o) { b in try b.file(b.lowers[0], "f", "x") }
+        let n = try f.node("f")
+        #expect(f.errno { try f.fs.getxattr(n, name: Array("user.a".utf8)) } == .EOPNOTSUPP)
+        #expect(f.errno { try f.fs.listxattr(n) } == .EOPNOTSUPP)
+        #expect(f.errno { try f.fs.setxattr(n, name: Array("user.a".utf8), value: [1], flags: [], caller: .root) } == .EOPNOTSUPP)
+        #expect(f.errno { try f.fs.removexattr(n, name: Array("user.a".utf8), caller: .root) } == .EOPNOTSUPP)
+        #expect(f.errno { _ = try f.upper?.stat(.tree(RelPath("f"))) } == .ENOENT, "nothing was copied up")
+    }
+
+    @Test func staticNlinkShowsOneForEveryDirectory() throws {
+        var o = EngineOptions()
+        o.staticNlink = true
+        let f = try Fixture(options: o) { b in try b.dirs(b.lowers[0], "d/a/x") ; try b.dirs(b.lowers[0], "d/b") }
+        #expect(try f.stat("d").nlink == 1)
+        let plain = try Fixture { b in try b.dirs(b.lowers[0], "d/a/x") ; try b.dirs(b.lowers[0], "d/b") }
+        #expect(try plain.stat("d").nlink == 4)
+    }
+
+    @Test func ino32FoldsInodeNumbersConsistently() throws {
+        var o = EngineOptions()
+        o.ino32 = true
+        let f = try Fixture(lowers: 2, options: o) { b in
+            try b.file(b.lowers[0], "d/a", "a")
+            try b.file(b.lowers[1], "d/b", "b")
+        }
+        let a = try f.stat("d/a").ino
+        let b = try f.stat("d/b").ino
+        #expect(a <= UInt64(UInt32.max) && b <= UInt64(UInt32.max) && a != 0)
+        #expect(a != b)
+        let h = try f.fs.opendir(try f.node("d"))
+        defer { f.fs.releasedir(h) }
+        let listed = try f.fs.readdir(h, from: 0)
+        #expect(listed.first { $0.name == Array("a".utf8) }?.ino == a)
+        #expect(listed.first { $0.name == Array("b".utf8) }?.ino == b)
+    }
+}

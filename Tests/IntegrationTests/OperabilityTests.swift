@@ -31,5 +31,46 @@ extension Integration {
                 #expect(read(m.mountpoint + "/a.txt") == "123456", "still serving after the signal")
             }
         }
+    
+        @Test func debugTracesEachRequestWithItsErrno() throws {
+            let s = try Scratch("debug")
+            defer { s.remove() }
+            let lower = try s.dir("lower")
+            try write(lower + "/a.txt", "a")
+            try withShiftoverlay(s, lowers: [lower], extra: ["debug"]) { m in
+                #expect(lstatErrno(m.mountpoint + "/missing") == ENOENT)
+                #expect(read(m.mountpoint + "/a.txt") == "a")
+                let deadline = Date().addingTimeInterval(5)
+                while !m.log.contains("error: -2") && Date() < deadline { usleep(10_000) }
+                #expect(m.log.contains("opcode: LOOKUP"), "\(m.log.prefix(2000))")
+                #expect(m.log.contains("error: -2"), "the ENOENT reply is traced")
+            }
+        }
+
+        @Test func writebackCacheKeepsDataRight() throws {
+            let s = try Scratch("writeback")
+            defer { s.remove() }
+            let lower = try s.dir("lower")
+            let upper = try s.dir("upper")
+            let work = try s.dir("work")
+            try write(lower + "/base.txt", "0123456789")
+            try withShiftoverlay(s, lowers: [lower], upper: upper, work: work, extra: ["writeback=1"]) { m in
+                let mnt = m.mountpoint
+                sh(
+                    """
+                    printf 'AB' | dd of=base.txt bs=1 seek=3 conv=notrunc status=none
+                    printf 'tail' >> base.txt
+                    exec 3>wo.txt; printf 'written' >&3; exec 3>&-
+                    dd if=/dev/zero of=big.bin bs=64k count=16 status=none
+                    printf 'x' | dd of=big.bin bs=1 seek=100000 conv=notrunc status=none
+                    sync
+                    """, cwd: mnt)
+                #expect(read(mnt + "/base.txt") == "012AB56789tail")
+                #expect(read(mnt + "/wo.txt") == "written")
+                #expect(run(["cmp", "-s", mnt + "/big.bin", upper + "/big.bin"]).ok)
+            }
+            #expect(read(upper + "/base.txt") == "012AB56789tail")
+            #expect(read(lower + "/base.txt") == "0123456789")
+        }
     }
 }
