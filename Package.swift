@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "shiftoverlay", targets: ["shiftoverlay"]),
         .executable(name: "shiftoverlay-bench", targets: ["shiftoverlay-bench"]),
+        .executable(name: "shiftoverlay-difftest", targets: ["shiftoverlay-difftest"]),
     ],
     targets: [
         // C headers only: libfuse3 (low-level API) and the Linux calls Swift's Glibc lacks.
@@ -36,11 +37,16 @@ let package = Package(
         .executableTarget(name: "shiftoverlay-bench",
                           dependencies: ["OverlayEngine", "MemoryLayer", "PosixLayer", "LayerAPI"],
                           path: "Benchmarks/shiftoverlay-bench", cSettings: gnu, swiftSettings: strict),
+        // Differential tester: random operations on shiftoverlay and kernel overlayfs, compared.
+        .target(name: "DiffTest", dependencies: ["CLinux"], path: "Tools/DiffTest", cSettings: gnu,
+                swiftSettings: strict),
+        .executableTarget(name: "shiftoverlay-difftest", dependencies: ["DiffTest"],
+                          path: "Tools/shiftoverlay-difftest", cSettings: gnu, swiftSettings: strict),
 
         .testTarget(name: "LayerConformanceTests", dependencies: ["LayerAPI", "PosixLayer", "MemoryLayer", "Sys"],
                     cSettings: gnu),
         .testTarget(name: "EngineTests", dependencies: ["OverlayEngine", "MemoryLayer", "LayerAPI"]),
         .testTarget(name: "CLITests", dependencies: ["ShiftCLI", "OverlayEngine", "LayerAPI"], cSettings: gnu),
-        .testTarget(name: "IntegrationTests", dependencies: ["shiftoverlay"], cSettings: gnu),
+        .testTarget(name: "IntegrationTests", dependencies: ["shiftoverlay", "DiffTest"], cSettings: gnu),
     ]
 )

@@ -76,10 +76,12 @@ extension OverlayFS {
                     let parentStat = try storedOwnership(upper, .tree(dir))
                     let setgidDir = parentStat.permissions & ModeBits.setGID != 0
                     let gid = setgidDir ? parentStat.gid : try storageGID(caller.gid)
+                    // chown clears setuid/setgid: the mode as built is put back afterwards.
+                    let built = try storedOwnership(upper, work).permissions
                     try storeOwner(upper, work, uid: try storageUID(caller.uid), gid: gid)
-                    if type == .directory && setgidDir {
-                        let st = try storedOwnership(upper, work)
-                        try storeMode(upper, work, st.permissions | ModeBits.setGID)
+                    let wanted = type == .directory && setgidDir ? built | ModeBits.setGID : built
+                    if type != .symlink, try storedOwnership(upper, work).permissions != wanted {
+                        try storeMode(upper, work, wanted)
                     }
                 }
                 if type == .directory {

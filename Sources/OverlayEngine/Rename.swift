@@ -42,7 +42,15 @@ extension OverlayFS {
             guard src.upper else { throw .EXDEV }
             if let (dst, dstStat) = dstFound {
                 if flags.contains(.noReplace) { throw .EEXIST }
-                if dst.upper && dstStat.dev == sst.dev && dstStat.ino == sst.ino && src.upper { return }
+                if dst.upper && dstStat.dev == sst.dev && dstStat.ino == sst.ino && src.upper {
+                    // Two names of one file: rename(2) does nothing and both names stay. The
+                    // kernel still moves the source's node to the new name in its dentry cache,
+                    // so the table follows; the old name is looked up afresh.
+                    state.withLock { s in
+                        if let id = s.child(parent, name) { s.move(id, to: newParent, name: newName) }
+                    }
+                    return
+                }
                 if src.type == .directory {
                     guard dst.type == .directory else { throw .ENOTDIR }
                     if !(try mergedEntries(dpath, dst).isEmpty) { throw .ENOTEMPTY }
