@@ -1,4 +1,5 @@
-# Convenience targets around SwiftPM. `make install` puts the binary where mount(8) finds FUSE
+# Convenience targets around SwiftPM. Release builds link the Swift runtime statically: one
+# self-contained binary (only libfuse3 and libc are shared), which also starts twice as fast. `make install` puts the binary where mount(8) finds FUSE
 # helpers (its fixed PATH includes /usr/local/bin) and the man page where man(1) finds it.
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -10,7 +11,7 @@ MANDIR := $(DESTDIR)$(PREFIX)/share/man/man1
 all: build
 
 build:
-	swift build -c release --product shiftoverlay
+	swift build -c release --static-swift-stdlib --product shiftoverlay
 
 test:
 	bash scripts/test.sh

@@ -15,7 +15,7 @@ ensure_deps libfuse3-dev libattr1-dev fuse3 attr gcc make tar findutils coreutil
 need_swift
 
 echo "== swift build -c release"
-swift build -c release
+swift build -c release --static-swift-stdlib
 bin="$(swift build -c release --show-bin-path)"
 if [ "${1:-}" = micro ]; then
     exec "$bin/shiftoverlay-bench" "$@"

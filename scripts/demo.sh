@@ -25,7 +25,7 @@ if [ -n "${SHIFTOVERLAY:-}" ]; then
 else
     need_swift
     step "swift build -c release"
-    swift build -c release
+    swift build -c release --static-swift-stdlib
     BIN="$(swift build -c release --show-bin-path)/shiftoverlay"
 fi
 [ -x "$BIN" ] || fail "no binary at $BIN"

@@ -21,8 +21,8 @@ ensure_deps libfuse3-dev libattr1-dev fuse3 attr coreutils util-linux
 need_swift
 
 echo "== swift build -c release"
-swift build -c release --product shiftoverlay >/dev/null
-swift build -c release --product shiftoverlay-difftest >/dev/null
+swift build -c release --static-swift-stdlib --product shiftoverlay >/dev/null
+swift build -c release --static-swift-stdlib --product shiftoverlay-difftest >/dev/null
 bin=.build/release/shiftoverlay-difftest
 
 if [ $# -gt 0 ]; then

@@ -131,7 +131,7 @@ if [ "$MODE" = fuse ] && [ -z "$PROGRAM" ]; then
     need_swift
     ensure_deps libfuse3-dev libattr1-dev
     echo "== swift build -c release"
-    swift build -c release
+    swift build -c release --static-swift-stdlib
     PROGRAM=$ROOT/.build/release/shiftoverlay
 fi
 echo "== running unionmount-testsuite against ${PROGRAM:-kernel overlayfs} (in a private mount namespace)"

@@ -63,7 +63,7 @@ fi
 BIN=${SHIFTOVERLAY_BIN:-$REPO/.build/release/shiftoverlay}
 if [ ! -x "$BIN" ]; then
     need_swift
-    swift build -c release
+    swift build -c release --static-swift-stdlib
 fi
 
 # --- scratch, mount, cleanup ------------------------------------------------------------------
