@@ -102,6 +102,11 @@ public struct EngineOptions: Sendable {
     public var xattrs: Bool = true
     /// static_nlink: directories always show a link count of 1.
     public var staticNlink: Bool = false
+    /// metacopy=on: chown/chmod/utimens/setxattr/removexattr/link of a lower regular file copy
+    /// up only its metadata (a sparse upper file marked `trusted.overlay.metacopy`, as kernel
+    /// overlayfs does); the data follows at the first open for write or truncate. Metacopy
+    /// files made by the kernel are read correctly whatever this says.
+    public var metacopy: Bool = false
     /// ino32_t: inode numbers folded into 32 bits (for 32-bit programs).
     public var ino32: Bool = false
     /// writeback: the kernel caches writes (FUSE writeback cache), so it may read through a

@@ -30,7 +30,8 @@ extension OverlayFS {
 
     /// The visible stat of a node found at `path`.
     func statNode(_ path: RelPath, _ placement: Placement) throws(Errno) -> FileStat {
-        let real = try providingLayer(placement).stat(path)
+        var real = try providingLayer(placement).stat(path)
+        if let data = placement.data { real.blocks = metacopyBlocks(data, real.blocks) }
         return visibleStat(real, placement, at: path)
     }
 
@@ -70,7 +71,7 @@ extension OverlayFS {
         }
         let rest = AttrChanges(mode: changes.mode, uid: changes.uid, gid: changes.gid, atime: changes.atime, mtime: changes.mtime)
         if !rest.isEmpty {
-            try copyUp(node, skipData: false)
+            try copyUpMetadata(node)
             let (path, _) = try locate(node)
             let place = Place.tree(path)
             if rest.uid != nil || rest.gid != nil {

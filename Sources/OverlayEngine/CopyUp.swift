@@ -8,7 +8,10 @@ extension OverlayFS {
     /// the file to 0 (O_TRUNC, truncate(0)), so its data need not be copied.
     func copyUp(_ node: NodeID, skipData: Bool) throws(Errno) {
         let (_, placement) = try locate(node)
-        if placement.upper { return }
+        if placement.upper {
+            if placement.data != nil { try copyUpData(node, skipData: skipData) }
+            return
+        }
         if placement.type == .directory {
             try namespace.withLock { _ throws(Errno) in try ensureUpperDirectory(node) }
             return
@@ -71,10 +74,11 @@ extension OverlayFS {
 
     /// Creates at `work` a copy of the object at `path` of `lower`: content, owner, xattrs, mode,
     /// times — in that order (a write or a chown clears security.capability, even for root; a
-    /// chown clears setuid bits, which the chmod then restores).
+    /// chown clears setuid bits, which the chmod then restores). `metadataOnly`: a regular file
+    /// gets its size as a hole, no data (metacopy).
     func buildCopy(
         of path: RelPath, in lower: any Layer, override: [UInt8]?, stat st: FileStat, at work: Place,
-        upper: any UpperLayer, skipData: Bool
+        upper: any UpperLayer, skipData: Bool, metadataOnly: Bool = false
     ) throws(Errno) {
         switch st.type {
         case .regular:
@@ -85,7 +89,7 @@ extension OverlayFS {
                 defer { src.close() }
                 try copyData(from: src, to: dst, size: st.size)
             }
-            if !skipData { try dst.truncate(st.size) }
+            if !skipData || metadataOnly { try dst.truncate(st.size) }
             if options.fsync { try dst.sync(dataOnly: false) }
         case .directory:
             try upper.mkdir(work, mode: 0o700)

@@ -35,7 +35,7 @@ extension OverlayFS {
         _ = try writable()
         let (_, placement) = try locate(node)
         if placement.type == .directory { throw .EPERM }
-        try copyUp(node, skipData: false)
+        try prepareLink(node)
         let entry = try makeObject(parent: newParent, name: newName, caller: caller, type: placement.type, setOwner: false) {
             (upper, place, _) throws(Errno) in
             let (src, now) = try locate(node)
@@ -43,6 +43,7 @@ extension OverlayFS {
             try upper.link(from: .tree(src), to: place)
         }
         markStale(node)  // its link count changed
+        linked(entry.node, from: node)
         return entry
     }
 

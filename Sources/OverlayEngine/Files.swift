@@ -27,14 +27,16 @@ extension OverlayFS {
         guard placement.type == .regular else { throw .EINVAL }
         var layerFlags = openFlags(flags)
         let file: any LayerFile
-        if placement.upper, let upper {
+        if let data = placement.data {
+            file = try openMetacopyData(node, path, data, layerFlags)
+        } else if placement.upper, let upper {
             if flags.contains(.truncate) && flags.isWritable { layerFlags.insert(.truncate) }
             file = try upper.open(.tree(path), layerFlags)
         } else {
             file = try providingLayer(placement).open(path, layerFlags)
         }
         return state.withLock { s in
-            s.addFile(OpenFile(node: node, file: file, fromUpper: placement.upper, flags: flags))
+            s.addFile(OpenFile(node: node, file: file, fromUpper: placement.upper && placement.data == nil, flags: flags))
         }
     }
 
@@ -65,7 +67,7 @@ extension OverlayFS {
             guard let f = s.files[handle] else { throw .EBADF }
             return (f, s.nodes[f.node]?.placement)
         }
-        guard !open.fromUpper, let placement, placement.upper, let upper else { return open.file }
+        guard !open.fromUpper, let placement, placement.upper, placement.data == nil, let upper else { return open.file }
         guard let path = state.withLock({ $0.path(of: open.node) }) else { return open.file }
         let fresh = try upper.open(.tree(path), Self.layerFlags(open.flags))
         let swapped = state.withLock { s -> Bool in

@@ -3,11 +3,19 @@ import LayerAPI
 /// Where an overlay object lives. `upper`: it exists in the upper layer at its path. `lowers`:
 /// for a directory, the indices of the lower layers whose directory at the same path merges into
 /// it (top first, stopping at an opaque one); for a non-directory not in the upper, the single
-/// lower layer that provides it; for a non-directory in the upper, empty.
+/// lower layer that provides it; for a non-directory in the upper, empty. `data`: for a
+/// metacopy upper file (metadata only, see Metacopy.swift), where its data lives.
 struct Placement: Hashable, Sendable {
     var upper: Bool
     var lowers: [Int]
     var type: FileType
+    var data: LowerData? = nil
+}
+
+/// The lower file holding the data of a metacopy upper file.
+struct LowerData: Hashable, Sendable {
+    var layer: Int
+    var path: RelPath
 }
 
 /// One object the kernel knows by a node id.

@@ -32,6 +32,8 @@ extension OverlayFS {
                 try ensureUpperDirectory(newParent)
                 let srcOpaque = src.type == .directory ? try lowerHasName(ddir, dpl, newName) : false
                 let dstOpaque = dst.type == .directory ? try lowerHasName(sdir, spl, name) : false
+                try recordRedirect(upper, spath, src.data)
+                try recordRedirect(upper, dpath, dst.data)
                 try upper.rename(from: .tree(spath), to: .tree(dpath), flags: .exchange)
                 if srcOpaque { try setOpaque(upper, .tree(dpath)) }
                 if dstOpaque { try setOpaque(upper, .tree(spath)) }
@@ -71,6 +73,7 @@ extension OverlayFS {
                 try upper.unlink(.tree(dpath))
             }
             if src.type == .directory && dstHasLower { try setOpaque(upper, .tree(spath)) }
+            try recordRedirect(upper, spath, src.data)
             try upper.rename(from: .tree(spath), to: .tree(dpath), flags: [])
             if srcNeedsWhiteout { try placeWhiteout(upper, spath, replacing: .nothing) }
             if let wh = Markers.whiteoutName(for: newName) { try? upper.unlink(.tree(ddir.appending(wh))) }
@@ -78,7 +81,7 @@ extension OverlayFS {
             state.withLock { s in
                 if let id = s.child(parent, name) {
                     s.move(id, to: newParent, name: newName)
-                    s.nodes[id]?.placement = Placement(upper: true, lowers: [], type: src.type)
+                    s.nodes[id]?.placement = Placement(upper: true, lowers: [], type: src.type, data: src.data)
                 } else if let other = s.child(newParent, newName) {
                     s.detach(other)
                 }
@@ -90,7 +93,7 @@ extension OverlayFS {
     private func copyUpByName(_ parent: NodeID, _ name: Name) throws(Errno) {
         if let id = state.withLock({ $0.child(parent, name) }) {
             let (_, placement) = try locate(id)
-            if placement.type != .directory && !placement.upper { try copyUp(id, skipData: false) }
+            if placement.type != .directory && !placement.upper { try copyUpMetadata(id) }
             return
         }
         let entry: Entry
@@ -100,6 +103,6 @@ extension OverlayFS {
         }
         defer { forget(entry.node, lookups: 1) }
         let (_, placement) = try locate(entry.node)
-        if placement.type != .directory && !placement.upper { try copyUp(entry.node, skipData: false) }
+        if placement.type != .directory && !placement.upper { try copyUpMetadata(entry.node) }
     }
 }

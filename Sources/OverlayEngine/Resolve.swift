@@ -52,7 +52,8 @@ extension OverlayFS {
                 top = st
                 result = Placement(upper: true, lowers: [], type: st.type)
                 if !st.isDirectory || parent.lowers.isEmpty || Self.isOpaque(upper, path) {
-                    return (Placement(upper: true, lowers: [], type: st.type), st)
+                    let data = st.type == .regular ? try metacopyData(path) : nil
+                    return (Placement(upper: true, lowers: [], type: st.type, data: data), st)
                 }
             }
         }

@@ -21,7 +21,7 @@ extension OverlayFS {
         guard options.xattrs else { throw .EOPNOTSUPP }
         let upper = try writable()
         if Markers.isPrivateXattr(name) { throw .EPERM }
-        try copyUp(node, skipData: false)
+        try copyUpMetadata(node)
         let (path, _) = try locate(node)
         let stored = IDXattrs.toStorage(name, value, uid: options.uidMap, gid: options.gidMap)
         try upper.setXattr(.tree(path), name, stored, flags: flags)
@@ -35,7 +35,7 @@ extension OverlayFS {
         let (path, placement) = try locate(node)
         // Nothing to copy up for a name the object does not have.
         _ = try providingLayer(placement).getXattr(path, name)
-        try copyUp(node, skipData: false)
+        try copyUpMetadata(node)
         let (now, _) = try locate(node)
         try upper.removeXattr(.tree(now), name)
         trace("removexattr \(now)")

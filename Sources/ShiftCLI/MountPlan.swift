@@ -45,6 +45,8 @@ public struct MountPlan: Sendable, Equatable {
     /// noxattrs, static_nlink, ino32_t, writeback (fuse-overlayfs options, same meaning).
     public var xattrs: Bool = true
     public var staticNlink: Bool = false
+    /// metacopy=on: metadata changes of a lower file copy up only its metadata.
+    public var metacopy: Bool = false
     public var ino32: Bool = false
     public var writeback: Bool = false
     /// Kernel-side POSIX ACLs (noacl turns them off).

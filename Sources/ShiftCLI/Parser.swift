@@ -9,7 +9,7 @@ public enum Parser {
     static let otherOwnOptions = [
         "timeout", "fsync", "volatile", "threaded", "squash_to_root", "squash_to_uid", "squash_to_gid",
         "xattr_permissions", "noacl", "noxattrs", "static_nlink", "ino32_t", "writeback", "xino",
-        "fast_ino_check", "redirect_dir",
+        "fast_ino_check", "redirect_dir", "metacopy",
     ]
 
     /// fuse-overlayfs options accepted and ignored for now, with a warning.
@@ -118,6 +118,7 @@ public enum Parser {
         plan.posixACL = !state.noACL && !state.noXattrs
         plan.xattrs = !state.noXattrs
         plan.staticNlink = state.staticNlink
+        plan.metacopy = state.metacopy
         plan.ino32 = state.ino32
         plan.writeback = state.writeback
         plan.timeout = state.timeout
@@ -166,6 +167,7 @@ struct OptionState {
     var noACL = false
     var noXattrs = false
     var staticNlink = false
+    var metacopy = false
     var ino32 = false
     var writeback = false
     var timeout = MountPlan.defaultTimeout
@@ -217,6 +219,12 @@ struct OptionState {
             ino32 = try flag(key, value)
         case "writeback":
             writeback = try flag(key, value)
+        case "metacopy":
+            switch value {
+            case "on": metacopy = true
+            case "off": metacopy = false
+            case let v: throw CLIError("metacopy=\(v ?? ""): expected on or off")
+            }
         case "fast_ino_check":
             // Inode numbers are always checked against the layer object they come from.
             _ = try flag(key, value)

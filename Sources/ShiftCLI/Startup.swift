@@ -43,6 +43,7 @@ enum Startup {
         options.xattrPermissions = plan.xattrPermissions
         options.xattrs = plan.xattrs
         options.staticNlink = plan.staticNlink
+        options.metacopy = plan.metacopy
         options.ino32 = plan.ino32
         options.writebackCache = plan.writeback
         let toSyslog = !plan.foreground
