@@ -2,7 +2,7 @@
 # chown -R over a ~12k-file lower subtree (copies of /usr/include and /usr/share/doc), side by
 # side: shiftoverlay metacopy=off/on, kernel overlayfs metacopy=off/on, fuse-overlayfs. Prints
 # the median wall time per system and the upper's disk usage (du -s) after the chown.
-#   bash scripts/bench-metacopy.sh [ROUNDS] [SHIFTOVERLAY_BINARY]
+#   [SYSTEMS="so-on kernel-on"] bash scripts/bench-metacopy.sh [ROUNDS] [SHIFTOVERLAY_BINARY]
 # Needs root. Every mount is unmounted on exit; only daemons started here are stopped, by PID.
 set -euo pipefail
 rounds=${1:-3}
@@ -23,7 +23,7 @@ cp -a /usr/include "$lower/img/include"
 cp -a /usr/share/doc "$lower/img/doc"
 files=$(find "$lower/img" | wc -l)
 echo "lower subtree: $files entries, $(du -sh "$lower/img" | cut -f1)"
-systems=(so-off so-on kernel-off kernel-on fuse-overlayfs)
+read -r -a systems <<<"${SYSTEMS:-so-off so-on kernel-off kernel-on fuse-overlayfs}"
 declare -A times sizes
 for r in $(seq 1 "$rounds"); do
     for s in "${systems[@]}"; do

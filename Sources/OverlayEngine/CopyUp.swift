@@ -90,7 +90,7 @@ extension OverlayFS {
                 try copyData(from: src, to: dst, size: st.size)
             }
             if !skipData || metadataOnly { try dst.truncate(st.size) }
-            if options.fsync { try dst.sync(dataOnly: false) }
+            if options.fsync && !metadataOnly { try dst.sync(dataOnly: false) }  // no data: nothing to sync
         case .directory:
             try upper.mkdir(work, mode: 0o700)
         case .symlink:

@@ -23,7 +23,11 @@ extension OverlayFS {
         let (dir, parentPlacement) = try locate(parent)
         guard parentPlacement.type == .directory else { throw .ENOTDIR }
         guard let (placement, real) = try resolve(dir, parentPlacement, name) else { throw .ENOENT }
-        if placement.upper { adoptOrigin(dir.appending(name), real) }
+        if let data = placement.data {
+            adoptDataOrigin(data, real)
+        } else if placement.upper {
+            adoptOrigin(dir.appending(name), real)
+        }
         let id = state.withLock { s -> NodeID? in
             if let generation, namespace.generation.load(ordering: .sequentiallyConsistent) != generation { return nil }
             return s.remember(parent: parent, name: name, placement: placement)

@@ -67,6 +67,18 @@ extension OverlayFS {
         return nil
     }
 
+    /// A metacopy file first seen in this mount shows the inode number of its data's lower file
+    /// (as `adoptOrigin` does for a full copy, and as the kernel does).
+    func adoptDataOrigin(_ data: LowerData, _ real: FileStat) {
+        guard data.layer < lowers.count, state.withLock({ $0.inodes.needsOriginCheck(dev: real.dev, ino: real.ino) }),
+            let st = try? lowers[data.layer].stat(data.path)
+        else { return }
+        state.withLock { s in
+            let shown = s.inodes.visible(dev: st.dev, ino: st.ino)
+            s.inodes.keep(dev: real.dev, ino: real.ino, as: shown)
+        }
+    }
+
     /// st_blocks of a metacopy file: those of its data, as the kernel reports.
     func metacopyBlocks(_ data: LowerData, _ fallback: Int64) -> Int64 {
         guard data.layer < lowers.count, let st = try? lowers[data.layer].stat(data.path) else { return fallback }
@@ -109,10 +121,9 @@ extension OverlayFS {
             try buildCopy(
                 of: path, in: lower, override: lowerOverride[li], stat: st, at: work, upper: upper, skipData: true,
                 metadataOnly: true)
+            // No origin xattr: the data's path (or the redirect) names the origin, and one xattr
+            // fits in the inode (ext4), so the copy takes no disk block.
             try setPrivate(upper, work, Self.metacopyXattrs, [])
-            for name in Markers.originXattrs {
-                if (try? upper.setXattr(work, name, path.bytes, flags: [])) != nil { break }
-            }
             try namespace.withLock { _ throws(Errno) in
                 let (now, nowPlacement) = try locate(node)
                 guard now == path, !nowPlacement.upper else { throw .ENOENT }
@@ -181,6 +192,10 @@ extension OverlayFS {
             if let capability { try upper.setXattr(at, Self.capabilityXattr, capability, flags: []) }
             if !skipData {
                 try upper.setTimes(at, access: .set(before.atime), modification: .set(before.mtime))
+            }
+            // Now a full copy: later mounts find its origin as for any copy-up.
+            for name in Markers.originXattrs {
+                if (try? upper.setXattr(at, name, data.path.bytes, flags: [])) != nil { break }
             }
             for name in Self.metacopyXattrs { try? upper.removeXattr(at, name) }
             state.withLock { $0.nodes[node]?.placement.data = nil }

@@ -87,6 +87,7 @@ import Testing
     @Test func renameRecordsRedirectFollowedByLaterMounts() throws {
         let f = try Self.fixture()
         let upper = try #require(f.upper)
+        let ino = try f.stat("d/f").ino
         try f.rename("d/f", "e/g")
         #expect(try upper.getXattr(.tree(RelPath("e/g")), Self.marker) == [])
         #expect(try upper.getXattr(.tree(RelPath("e/g")), Self.redirect) == Array("/d/f".utf8))
@@ -100,6 +101,9 @@ import Testing
         let e = try again.lookup(parent: 1, name: Name(validated: Array("e".utf8))).node
         let h = try again.lookup(parent: e, name: Name(validated: Array("h".utf8)))
         #expect(h.attr.size == 10000 && h.attr.uid == 5)
+        // No origin xattr on a metacopy file: its data names the origin, and the number with it.
+        #expect((try? upper.getXattr(.tree(RelPath("e/h")), Array("trusted.overlay.shiftoverlay.origin".utf8))) == nil)
+        #expect(h.attr.ino == ino)
         let handle = try again.open(h.node, flags: .readOnly, caller: .root)
         defer { again.release(handle) }
         var buf = [UInt8](repeating: 0, count: 10)
