@@ -113,7 +113,11 @@ public final class PosixUpperLayer: UpperLayer {
         try root.rmdir(path)
     }
     public func rename(from: Place, to: Place, flags: RenameFlags) throws(Errno) {
-        defer { tree.parents.clear() }  // a directory may have moved
+        // A directory may have moved: cached descriptors could name the wrong one. Only the move
+        // of a non-directory (which can replace only a non-directory) leaves them all right; that
+        // is every copy-up's final rename, so the cache survives a chown -R.
+        var keepCache = false
+        defer { if !keepCache { tree.parents.clear() } }
         let (sourceRoot, source) = locate(from)
         let (targetRoot, target) = locate(to)
         if source.isRoot || target.isRoot { throw .EBUSY }
@@ -122,6 +126,7 @@ public final class PosixUpperLayer: UpperLayer {
                 try sourceDir.renameAt(sourceName, to: targetDir, targetName, flags: flags.rawValue)
             }
         }
+        if !flags.contains(.exchange), let moved = try? stat(to), !moved.isDirectory { keepCache = true }
     }
     public func chmod(_ at: Place, mode: UInt32) throws(Errno) {
         let (root, path) = locate(at)
