@@ -232,11 +232,14 @@ struct OptionState {
             // Inode numbers always carry the layer's filesystem in their top bits (as xino=on).
             guard let v = value, ["off", "auto", "on"].contains(v) else { throw CLIError("xino=\(value ?? ""): expected off, auto or on") }
         case "redirect_dir":
-            // Redirects are never written; without redirects a lower directory cannot be renamed
+            // Directory redirects are never written; without them a lower directory cannot be renamed
             // (EXDEV), which is what off / nofollow mean.
             switch value {
             case "off", "nofollow": break
-            case let v: warnings.append("redirect_dir=\(v ?? ""): only off and nofollow are supported; using off")
+            case let v:
+                warnings.append(
+                    "redirect_dir=\(v ?? ""): directory redirects are not supported (renaming a lower directory fails with EXDEV); "
+                        + "the file redirects of metacopy=on are written and followed")
             }
         case "squash_to_root" where value == nil:
             squashToRoot = true
