@@ -151,9 +151,13 @@ extension OverlayFS {
     }
 
     /// Copies the data of metacopy `node` into its upper file (nothing but a truncation to 0
-    /// when `skipData`), then drops the marker.
+    /// when `skipData`), then drops the marker. The gate is chosen by the upper inode, not the
+    /// node: hard links are different nodes of one file, and must not copy into it at once.
     func copyUpData(_ node: NodeID, skipData: Bool) throws(Errno) {
-        try gates[Int(node % UInt64(gates.count))].lock.withLock { _ throws(Errno) in
+        let upper = try writable()
+        let (path, _) = try locate(node)
+        let ino = try upper.stat(.tree(path)).ino
+        try gates[Int(ino % UInt64(gates.count))].lock.withLock { _ throws(Errno) in
             try copyUpDataLocked(node, skipData: skipData)
         }
     }

@@ -143,6 +143,20 @@ import Testing
         #expect(try f.read("d/f").hasPrefix("XY2345"))
     }
 
+    @Test func failedDataCopyKeepsMarkerAndLowerData() throws {
+        let f = try Self.fixture()
+        let upper = try #require(f.upper)
+        _ = try f.fs.setattr(try f.node("d/f"), AttrChanges(uid: 1000), handle: nil, caller: .root)
+        upper.injectFault(.ENOSPC, on: .fileWrite)
+        #expect(f.errno { try f.write("d/f", "AB", at: 0) } == .ENOSPC)
+        upper.clearFaults()
+        #expect(try upper.getXattr(.tree(RelPath("d/f")), Self.marker) == [])
+        #expect(try f.read("d/f") == Self.text)
+        #expect(try f.stat("d/f").uid == 1000)
+        try f.write("d/f", "AB", at: 0)
+        #expect(try f.read("d/f") == "AB" + Self.text.dropFirst(2))
+    }
+
     @Test func offCopiesEverything() throws {
         var o = EngineOptions()
         o.metacopy = false
