@@ -6,7 +6,7 @@ let usage = """
            shiftoverlay-bench mounts [--quick] [--rounds R] [--systems shiftoverlay,kernel,fuse-overlayfs]
                                      [--binary PATH] [--rootfs DIR] [--workloads NAME,...] [--cache DIR]
                real mounts over the same layers, workloads from issue 7 (root; re-runs itself in a
-               private mount namespace)
+               private mount namespace); also shiftoverlay-metacopy and kernel-metacopy (metacopy=on)
     """
 
 @main

@@ -4,7 +4,7 @@ import Glibc
 struct MountOptions {
     var quick = false
     var rounds: Int?
-    var systems: [System] = System.allCases
+    var systems: [System] = System.defaults
     var binary: String?
     var rootfs: String?
     var workloads: [String]?

@@ -31,7 +31,7 @@ final class Runner {
             print("note: fuse-overlayfs is not installed; skipped")
             systems.removeAll { $0 == .fuseOverlayfs }
         }
-        if systems.contains(.shiftoverlay) && access(binary, X_OK) != 0 {
+        if systems.contains(where: \.isShiftoverlay) && access(binary, X_OK) != 0 {
             throw BenchError("no shiftoverlay binary at \(binary) (build with swift build -c release, or --binary)")
         }
         // Scratch on /var/tmp: the same ext4 (with discard) as /tmp on these machines, so deletes of

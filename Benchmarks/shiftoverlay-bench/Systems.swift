@@ -5,6 +5,14 @@ enum System: String, CaseIterable {
     case shiftoverlay
     case kernel
     case fuseOverlayfs = "fuse-overlayfs"
+    /// metacopy=on (kernel: with redirect_dir=on, which it requires); opt-in with --systems.
+    case shiftoverlayMetacopy = "shiftoverlay-metacopy"
+    case kernelMetacopy = "kernel-metacopy"
+
+    /// What a run measures unless --systems says otherwise.
+    static let defaults: [System] = [.shiftoverlay, .kernel, .fuseOverlayfs]
+
+    var isShiftoverlay: Bool { self == .shiftoverlay || self == .shiftoverlayMetacopy }
 }
 
 /// One live mount: the merged directory and, for FUSE, the daemon (started with `-f`, so its PID is
@@ -25,15 +33,17 @@ final class Mount {
     static func mount(_ system: System, binary: String, lowers: [String], upper: String, work: String,
                       merged: String, log: String) throws -> Mount
     {
-        let opts = "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(upper),workdir=\(work)"
+        var opts = "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(upper),workdir=\(work)"
+        if system == .shiftoverlayMetacopy { opts += ",metacopy=on" }
+        if system == .kernelMetacopy { opts += ",metacopy=on,redirect_dir=on" }
         switch system {
-        case .kernel:
+        case .kernel, .kernelMetacopy:
             if Glibc.mount("overlay", merged, "overlay", 0, opts) != 0 {
                 throw BenchError("mount -t overlay \(merged): \(errnoText())")
             }
             return Mount(system: system, merged: merged, daemon: nil)
-        case .shiftoverlay, .fuseOverlayfs:
-            let program = system == .shiftoverlay ? binary : "fuse-overlayfs"
+        case .shiftoverlay, .shiftoverlayMetacopy, .fuseOverlayfs:
+            let program = system.isShiftoverlay ? binary : "fuse-overlayfs"
             let child = try Child([program, "-f", "-o", opts, merged], stdout: log, stderr: log)
             let m = Mount(system: system, merged: merged, daemon: child)
             let deadline = now() + 20
