@@ -69,8 +69,10 @@ extension OverlayFS {
                 // lands at the source (where it is wanted if a lower object shows there).
                 try upper.rename(from: .tree(spath), to: .tree(dpath), flags: .exchange)
                 if !srcNeedsWhiteout { try? upper.unlink(.tree(spath)) }
-            } else if srcNeedsWhiteout, let wh = try makeWhiteoutDevice(upper) {
-                try moveLeavingWhiteout(upper, spath, dpath, whiteout: wh)
+            } else if srcNeedsWhiteout, case let dstInUpper = try Self.statIfPresent(upper, dpath) != nil,
+                let wh = try makeWhiteoutDevice(upper)
+            {
+                try moveLeavingWhiteout(upper, spath, dpath, dstInUpper: dstInUpper, whiteout: wh)
             } else {
                 try upper.rename(from: .tree(spath), to: .tree(dpath), flags: [])
                 if srcNeedsWhiteout { try placeWhiteout(upper, spath, replacing: .nothing) }
@@ -104,23 +106,30 @@ extension OverlayFS {
         return work
     }
 
-    /// Moves `spath` to `dpath` leaving the whiteout `whiteout` (a work place) at `spath`, so
-    /// that a failure at any step leaves the old names: the whiteout is exchanged with the source
-    /// (the source now waits in the work directory), then moved to the destination; if that
-    /// fails, the exchange is undone.
-    private func moveLeavingWhiteout(_ upper: any UpperLayer, _ spath: RelPath, _ dpath: RelPath, whiteout wh: Place) throws(Errno) {
+    /// Moves `spath` to `dpath` leaving the whiteout `wh` (a work place) at `spath`, ordered so
+    /// that a failure at any step is undone and a crash between steps loses nothing (the work
+    /// directory is emptied at mount, so the source is never parked there): the source takes
+    /// the destination name first (by exchange when the upper holds something there), then the
+    /// whiteout takes the source name.
+    private func moveLeavingWhiteout(
+        _ upper: any UpperLayer, _ spath: RelPath, _ dpath: RelPath, dstInUpper: Bool, whiteout wh: Place
+    ) throws(Errno) {
         do {
-            try upper.rename(from: wh, to: .tree(spath), flags: .exchange)
+            try upper.rename(from: .tree(spath), to: .tree(dpath), flags: dstInUpper ? .exchange : .noReplace)
         } catch {
             try? upper.unlink(wh)
             throw error
         }
         do {
-            try upper.rename(from: wh, to: .tree(dpath), flags: [])
+            // The old destination (now at spath) goes to the work directory and is removed.
+            try upper.rename(from: wh, to: .tree(spath), flags: dstInUpper ? .exchange : .noReplace)
         } catch {
-            if (try? upper.rename(from: wh, to: .tree(spath), flags: .exchange)) != nil { try? upper.unlink(wh) }
+            if (try? upper.rename(from: .tree(dpath), to: .tree(spath), flags: dstInUpper ? .exchange : .noReplace)) != nil {
+                try? upper.unlink(wh)
+            }
             throw error
         }
+        if dstInUpper { try? upper.removeTree(wh) }
     }
 
     /// Copies up the non-directory at (parent, name), if it is not in the upper layer yet.
