@@ -26,7 +26,8 @@
 #   uidmap   --uidmap 0:100000:65536 --gidmap 0:100000:65536 on the committed image
 #            (<runroot>/overlay/idmapped-lower-dir-false is pre-created so only shiftoverlay
 #            shifts); ownership inside, on the host through the mount, and in the upper.
-#   rm       podman run --rm (passes `volatile`).
+#   rm       podman run --rm (passes `volatile`); podman build with two RUN steps, then a run of
+#            the built image.
 #   rootless the rootful flow (workload, commit, check) as user $PODTEST_USER (created if
 #            missing, with /etc/subuid and /etc/subgid ranges $SUB_BASE:65536; both files are
 #            restored and a user we created is removed at the end) with its own storage;
@@ -381,6 +382,16 @@ if want rm && [ "$FAIL" = 0 ]; then
     timed "rm: podman run --rm (checks)" "${PR[@]}" run --rm "${RUNOPTS[@]}" -v "$S/e2e:/e2e:ro" localhost/committed bash /e2e/check.sh
     n=$("${PR[@]}" ps -aq | wc -l)
     [ "$n" = 2 ] || fail "after --rm: $n containers, want 2 (work, check)"
+    # podman build (buildah's RUN steps mount with `volatile` too) on the committed image.
+    mkdir -p "$S/ctx"
+    cat > "$S/ctx/Containerfile" <<'EOF2'
+FROM localhost/committed
+RUN useradd -m bob && echo hi > /home/bob/hi && chown bob: /home/bob/hi && rm -rf /usr/share/doc && chmod 4755 /usr/bin/env
+RUN test "$(stat -c %U /home/bob/hi)" = bob && test ! -e /usr/share/doc && mv /etc/apt /etc/apt2 && ln -s apt2 /etc/apt && mkfifo /ff
+EOF2
+    timed "rm: podman build (2 RUN steps)" "${PR[@]}" build -q "${RUNOPTS[@]}" -t localhost/built "$S/ctx" >/dev/null
+    timed "rm: podman run --rm (built image)" "${PR[@]}" run --rm "${RUNOPTS[@]}" localhost/built sh -c \
+        'test "$(stat -c %U:%a /home/bob/hi /usr/bin/env | tr "\n" " ")" = "bob:644 root:4755 " && test ! -e /usr/share/doc && test -p /ff && test "$(readlink /etc/apt)" = apt2 && test -d /etc/apt/ && test -f /usr/share/e2e-hello/hello.txt' || true
 fi
 
 # --- rootless ---------------------------------------------------------------------------------
@@ -456,6 +467,7 @@ if want rootful; then
     log=$RF/argv.log
     grep -qE '^0 .* -o lowerdir=[^ ]*,upperdir=[^ ]*,workdir=[^ ]*, /' "$log" || fail "no plain run mount in $log"
     grep -qE ',,volatile /' "$log" || { want rm && fail "no volatile mount in $log"; }
+    grep -qE '^0 [^ ]+ -o lowerdir=[^ ,]+ /' "$log" || fail "no read-only (commit) mount in $log"
     grep -qE ',,uidmapping=:0:100000:65536,gidmapping=:0:100000:65536 /' "$log" || { want uidmap && fail "no uidmapping mount in $log"; }
 fi
 if want rootless; then
