@@ -3,6 +3,9 @@
 # rootful and rootless (issue 9).
 #
 #   bash scripts/podman-e2e.sh [rootful] [uidmap] [rm] [rootless]    (default: all four)
+#   bash scripts/podman-e2e.sh --quick [FLOW...]   CI-sized: plain minbase image (shared with
+#        workspace-scenario.sh), C program compiled statically on the host, rootful uidmap rm,
+#        no podman build
 #
 # Needs root and the network to the apt mirror on the first run (podman, runc, uidmap, dpkg-dev
 # are installed with apt-get when missing; the image's root filesystem is built once with
@@ -43,7 +46,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
 ROOTFS_CACHE=${ROOTFS_CACHE:-/var/cache/shiftoverlay-rootfs}
-ROOTFS=$ROOTFS_CACHE/bookworm-gcc
 PODTEST_USER=${PODTEST_USER:-podtest}
 SUB_BASE=${SUB_BASE:-200000}
 
@@ -52,8 +54,19 @@ if [ -z "${_PE_PRIVATE:-}" ]; then
     exec env _PE_PRIVATE=1 unshare -m --propagation private bash "$0" "$@"
 fi
 
+QUICK=0
+if [ "${1:-}" = --quick ]; then QUICK=1; shift; fi
 FLOWS=("$@")
-[ ${#FLOWS[@]} -gt 0 ] || FLOWS=(rootful uidmap rm rootless)
+if [ "$QUICK" = 1 ]; then
+    # The CI-sized subset: the plain minbase root filesystem workspace-scenario.sh and the
+    # integration tests cache (no gcc in the image: the C program is compiled statically on the
+    # host and run in the container as the new user), rootful flows only, no podman build.
+    ROOTFS=$ROOTFS_CACHE/bookworm INCLUDE= MARKER=usr/bin/dpkg LOGNAME_=debootstrap.log
+    [ ${#FLOWS[@]} -gt 0 ] || FLOWS=(rootful uidmap rm)
+else
+    ROOTFS=$ROOTFS_CACHE/bookworm-gcc INCLUDE=--include=gcc,libc6-dev MARKER=usr/bin/gcc LOGNAME_=debootstrap-gcc.log
+    [ ${#FLOWS[@]} -gt 0 ] || FLOWS=(rootful uidmap rm rootless)
+fi
 want() { local f; for f in "${FLOWS[@]}"; do [ "$f" = "$1" ] && return 0; done; return 1; }
 for f in "${FLOWS[@]}"; do
     case $f in rootful|uidmap|rm|rootless) ;; *) echo "podman-e2e: unknown flow $f" >&2; exit 2 ;; esac
@@ -62,7 +75,7 @@ done
 if { want uidmap || want rm; } && ! want rootful; then FLOWS+=(rootful); fi
 
 . scripts/lib.sh
-ensure_deps podman runc uidmap dpkg-dev debootstrap fuse3 util-linux coreutils passwd
+ensure_deps podman runc uidmap dpkg-dev debootstrap fuse3 util-linux coreutils passwd gcc libc6-dev
 
 T0=$(date +%s.%N)
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
@@ -77,19 +90,20 @@ mirror_url() {
     [ -n "$u" ] || u=$(grep -hs '^deb ' /etc/apt/sources.list | awk '{print $2}' | grep -v security | head -n1 || true)
     echo "${u:-http://deb.debian.org/debian}"
 }
-if [ ! -x "$ROOTFS/usr/bin/gcc" ]; then
+if [ ! -x "$ROOTFS/$MARKER" ]; then
     url=$(mirror_url)
     host=$(echo "$url" | sed -E 's#^[a-z]+://([^/:]+).*#\1#')
     if ! ip route show default 2>/dev/null | grep -q . || ! getent hosts "$host" >/dev/null; then
         echo "podman-e2e: NO NETWORK (no default route or $host does not resolve): cannot build the image's root filesystem; nothing was tested" >&2
         exit 77
     fi
-    echo "== debootstrap --variant=minbase --include=gcc,libc6-dev bookworm $ROOTFS $url (cached for later runs)"
+    echo "== debootstrap --variant=minbase $INCLUDE bookworm $ROOTFS $url (cached for later runs)"
     mkdir -p "$ROOTFS_CACHE"
     rm -rf "$ROOTFS.tmp"
-    if ! timeout 900 debootstrap --variant=minbase --include=gcc,libc6-dev bookworm "$ROOTFS.tmp" "$url" > "$ROOTFS_CACHE/debootstrap-gcc.log" 2>&1; then
-        echo "podman-e2e: FAILED: debootstrap failed or timed out; see $ROOTFS_CACHE/debootstrap-gcc.log:" >&2
-        tail -n 20 "$ROOTFS_CACHE/debootstrap-gcc.log" >&2
+    # shellcheck disable=SC2086 # INCLUDE is empty or one word
+    if ! timeout 900 debootstrap --variant=minbase $INCLUDE bookworm "$ROOTFS.tmp" "$url" > "$ROOTFS_CACHE/$LOGNAME_" 2>&1; then
+        echo "podman-e2e: FAILED: debootstrap failed or timed out; see $ROOTFS_CACHE/$LOGNAME_:" >&2
+        tail -n 20 "$ROOTFS_CACHE/$LOGNAME_" >&2
         rm -rf "$ROOTFS.tmp"
         exit 1
     fi
@@ -110,6 +124,10 @@ mkdir -p "$S/bin" "$S/e2e/repo" "$S/deb"
 install -m 755 "$SRC_BIN" "$S/bin/shiftoverlay"
 
 created_user=0
+# podman creates these host paths on first use even with a private --root (network lock files);
+# remove them afterwards if they were not there before.
+HOST_PATHS=()
+for p in /etc/containers/networks /run/containers; do [ -e "$p" ] || HOST_PATHS+=("$p"); done
 subs_saved=0
 RL_PAUSE=
 DONE=0
@@ -148,6 +166,7 @@ cleanup() {
         cp -p "$S/subuid.orig" /etc/subuid; cp -p "$S/subgid.orig" /etc/subgid
         echo "restored /etc/subuid and /etc/subgid"
     fi
+    for p in "${HOST_PATHS[@]}"; do [ -e "$p" ] && rm -rf "$p"; done
     if [ "$created_user" = 1 ]; then
         userdel -r "$PODTEST_USER" >/dev/null 2>&1 || userdel "$PODTEST_USER"
         echo "removed user $PODTEST_USER"
@@ -216,8 +235,14 @@ ln -s /usr/share/e2e-hello/hello.txt /root/hello.symlink
 mkfifo /root/fifo
 cp /bin/true /usr/local/bin/suid-true
 chmod 4755 /usr/local/bin/suid-true
-install -o tester -g tester -m 0644 /e2e/hello.c /home/tester/hello.c
-su tester -c 'cd ~ && gcc -O1 -o hello hello.c && ./hello' | tee /root/hello.out
+if [ -x /e2e/hello-static ]; then
+    # --quick: no gcc in the image; the program was compiled statically on the host.
+    install -o tester -g tester -m 0755 /e2e/hello-static /home/tester/hello
+    su tester -c '~/hello' | tee /root/hello.out
+else
+    install -o tester -g tester -m 0644 /e2e/hello.c /home/tester/hello.c
+    su tester -c 'cd ~ && gcc -O1 -o hello hello.c && ./hello' | tee /root/hello.out
+fi
 grep -q "uid=1000 euid=1000" /root/hello.out
 echo "-- workload done; checks in this container:"
 CHECK_MODE=live bash /e2e/check.sh
@@ -252,6 +277,7 @@ ok "setuid file"                  '[ "$(stat -c %a:%U /usr/local/bin/suid-true)"
 ok "C program runs as tester"     '[ "$(stat -c %U /home/tester/hello)" = tester ] && su tester -c /home/tester/hello | grep -q "uid=1000 euid=1000"'
 [ "$bad" = 0 ] && echo "-- all checks passed" || { echo "-- some checks FAILED"; exit 1; }
 EOF
+[ "$QUICK" = 0 ] || gcc -static -O1 -o "$S/e2e/hello-static" "$S/e2e/hello.c"
 chmod -R a+rX "$S/e2e"
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -382,6 +408,8 @@ if want rm && [ "$FAIL" = 0 ]; then
     timed "rm: podman run --rm (checks)" "${PR[@]}" run --rm "${RUNOPTS[@]}" -v "$S/e2e:/e2e:ro" localhost/committed bash /e2e/check.sh
     n=$("${PR[@]}" ps -aq | wc -l)
     [ "$n" = 2 ] || fail "after --rm: $n containers, want 2 (work, check)"
+fi
+if want rm && [ "$FAIL" = 0 ] && [ "$QUICK" = 0 ]; then
     # podman build (buildah's RUN steps mount with `volatile` too) on the committed image.
     mkdir -p "$S/ctx"
     cat > "$S/ctx/Containerfile" <<'EOF2'
