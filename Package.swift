@@ -35,10 +35,12 @@ let package = Package(
                 cSettings: gnu, swiftSettings: strict),
         .executableTarget(name: "shiftoverlay", dependencies: ["ShiftCLI"], cSettings: gnu, swiftSettings: strict),
         .executableTarget(name: "shiftoverlay-bench",
-                          dependencies: ["OverlayEngine", "MemoryLayer", "PosixLayer", "LayerAPI"],
+                          dependencies: ["OverlayEngine", "MemoryLayer", "PosixLayer", "LayerAPI", "ChildProcess"],
                           path: "Benchmarks/shiftoverlay-bench", cSettings: gnu, swiftSettings: strict),
+        // Child processes for tests and tools (spawned with a clean signal mask, signalled by PID).
+        .target(name: "ChildProcess", path: "Tools/ChildProcess", swiftSettings: strict),
         // Differential tester: random operations on shiftoverlay and kernel overlayfs, compared.
-        .target(name: "DiffTest", dependencies: ["CLinux"], path: "Tools/DiffTest", cSettings: gnu,
+        .target(name: "DiffTest", dependencies: ["CLinux", "ChildProcess"], path: "Tools/DiffTest", cSettings: gnu,
                 swiftSettings: strict),
         .executableTarget(name: "shiftoverlay-difftest", dependencies: ["DiffTest"],
                           path: "Tools/shiftoverlay-difftest", cSettings: gnu, swiftSettings: strict),
@@ -47,6 +49,6 @@ let package = Package(
                     cSettings: gnu),
         .testTarget(name: "EngineTests", dependencies: ["OverlayEngine", "MemoryLayer", "LayerAPI"]),
         .testTarget(name: "CLITests", dependencies: ["ShiftCLI", "OverlayEngine", "LayerAPI"], cSettings: gnu),
-        .testTarget(name: "IntegrationTests", dependencies: ["shiftoverlay", "DiffTest"], cSettings: gnu),
+        .testTarget(name: "IntegrationTests", dependencies: ["shiftoverlay", "DiffTest", "ChildProcess"], cSettings: gnu),
     ]
 )

@@ -1,3 +1,4 @@
+import ChildProcess
 import Glibc
 
 /// An error from the harness, with a readable message.
@@ -26,82 +27,7 @@ func checkInterrupted() throws {
     if interrupted != 0 { throw BenchError("interrupted") }
 }
 
-/// A child process started with `posix_spawnp`: stdin, stdout and stderr from/to files, an empty
-/// signal mask and default dispositions. Only processes started here are ever signalled, by PID.
-final class Child {
-    let pid: pid_t
-    let argv: [String]
-    private(set) var exitStatus: Int32?  // exit code, or 128 + signal
-
-    init(_ argv: [String], stdin: String = "/dev/null", stdout: String = "/dev/null", stderr: String = "/dev/null")
-        throws
-    {
-        self.argv = argv
-        var fa = posix_spawn_file_actions_t()
-        var attr = posix_spawnattr_t()
-        posix_spawn_file_actions_init(&fa)
-        posix_spawnattr_init(&attr)
-        defer {
-            posix_spawn_file_actions_destroy(&fa)
-            posix_spawnattr_destroy(&attr)
-        }
-        posix_spawn_file_actions_addopen(&fa, 0, stdin, O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&fa, 1, stdout, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_addopen(&fa, 2, stderr, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for sig in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2] { sigaddset(&defaults, sig) }
-        posix_spawnattr_setsigmask(&attr, &empty)
-        posix_spawnattr_setsigdefault(&attr, &defaults)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let cArgs = argv.map { strdup($0) } + [nil]
-        defer { for a in cArgs { free(a) } }
-        var p: pid_t = 0
-        let rc = posix_spawnp(&p, argv[0], &fa, &attr, cArgs, environ)
-        guard rc == 0 else { throw BenchError("cannot start \(argv[0]): \(String(cString: strerror(rc)))") }
-        pid = p
-    }
-
-    /// Reaps the child if it has exited; true while it is still running.
-    var isRunning: Bool {
-        if exitStatus != nil { return false }
-        var status: Int32 = 0
-        let r = waitpid(pid, &status, WNOHANG)
-        if r == 0 { return true }
-        if r == pid {
-            exitStatus = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        } else {
-            exitStatus = -1
-        }
-        return false
-    }
-
-    /// Waits up to `seconds` for the child to exit; true if it did. Polls, so that a blocked wait
-    /// never hides a hung child.
-    @discardableResult
-    func wait(seconds: Double) -> Bool {
-        let deadline = now() + seconds
-        var nap: UInt32 = 50
-        while isRunning {
-            if now() > deadline { return false }
-            usleep(nap)
-            nap = min(nap * 2, 2_000)
-        }
-        return true
-    }
-
-    /// SIGTERM, then SIGKILL after `grace` seconds; always reaps.
-    func terminate(grace: Double = 3) {
-        guard isRunning else { return }
-        kill(pid, SIGTERM)
-        if !wait(seconds: grace) {
-            kill(pid, SIGKILL)
-            wait(seconds: 30)
-        }
-    }
-}
+typealias Child = ChildProcess
 
 /// The log that every command's stderr is appended to (set once by the runner).
 nonisolated(unsafe) var commandLog = "/dev/null"

@@ -55,6 +55,7 @@ private func installNodeOps(_ ops: inout fuse_lowlevel_ops) {
     ops.forget = { req, ino, nlookup in
         serve(req) { _, c in
             c.engine.forget(ino, lookups: nlookup)
+            if c.engine.takeCompacted() { malloc_trim(0) }
             return .none
         }
     }
@@ -65,6 +66,8 @@ private func installNodeOps(_ ops: inout fuse_lowlevel_ops) {
                     c.engine.forget(forgets[i].ino, lookups: forgets[i].nlookup)
                 }
             }
+            // The kernel forgot most nodes: give the freed memory back to the system.
+            if c.engine.takeCompacted() { malloc_trim(0) }
             return .none
         }
     }

@@ -15,7 +15,8 @@ extension MemoryLayer {
 
 /// A pending injected failure: fires once, on the call after `remaining` more calls.
 struct Fault {
-    let operation: MemoryLayer.Operation
+    /// nil: any operation (the n-th layer call of whatever kind).
+    let operation: MemoryLayer.Operation?
     let errno: Errno
     var remaining: Int
 }
@@ -24,12 +25,13 @@ extension Tree {
     /// Counts one call of `operation`; throws if an injected fault is due on it. At most one
     /// fault fires per call; the others just count the call.
     func checkFault(_ operation: MemoryLayer.Operation) throws(Errno) {
+        calls += 1
         guard !faults.isEmpty else { return }
         var fired: Errno?
         var kept: [Fault] = []
         kept.reserveCapacity(faults.count)
         for var fault in faults {
-            guard fault.operation == operation else {
+            guard fault.operation == nil || fault.operation == operation else {
                 kept.append(fault)
                 continue
             }

@@ -53,6 +53,22 @@ public final class MemoryLayer: UpperLayer {
         state.withLock { $0.faults.append(Fault(operation: operation, errno: errno, remaining: max(0, n))) }
     }
 
+    /// Makes the (n+1)-th layer call from now, whatever its operation, fail with `errno`, once.
+    public func injectFault(_ errno: Errno, onCall n: Int) {
+        state.withLock { $0.faults.append(Fault(operation: nil, errno: errno, remaining: max(0, n))) }
+    }
+
+    /// How many layer calls (of any operation) this layer has served or refused so far.
+    public var callCount: Int { state.withLock { $0.calls } }
+
+    /// True while an injected fault is still pending (has not fired yet).
+    public var hasPendingFaults: Bool { state.withLock { !$0.faults.isEmpty } }
+
+    /// The names in the work directory (for tests: it must be empty after every operation).
+    public func workEntries() -> [Name] {
+        state.withLock { tree in tree.inodes[tree.workIno].map { Array($0.entries.keys) } ?? [] }
+    }
+
     /// Forgets every pending injected fault.
     public func clearFaults() {
         state.withLock { $0.faults.removeAll() }

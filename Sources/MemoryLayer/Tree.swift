@@ -12,6 +12,8 @@ final class Tree {
     let workIno: UInt64
     /// Pending injected faults, in injection order.
     var faults: [Fault] = []
+    /// Layer calls counted so far (every call that could take an injected fault).
+    var calls: Int = 0
     /// Open file handles (ids of live `MemoryFile`s).
     var openHandles: Set<UInt64> = []
     var nextHandle: UInt64 = 1

@@ -5,16 +5,13 @@ import LayerAPI
 /// the engine applies that ACL itself, as kernel overlayfs does; the caller's umask (the kernel
 /// leaves it to us once ACLs are negotiated) applies only where the parent has no default ACL.
 extension OverlayFS {
-    static let aclAccess: [UInt8] = Array("system.posix_acl_access".utf8)
-    static let aclDefault: [UInt8] = Array("system.posix_acl_default".utf8)
-
     /// Gives the new object at `work` (not a symlink) the mode and ACLs it would have had if
     /// created directly in the upper directory `parentDir` with `umask`.
     func applyCreationMode(
         _ upper: any UpperLayer, _ work: Place, parentDir: RelPath, isDirectory: Bool, umask: UInt32
     ) throws(Errno) {
         var inherited: [UInt8]?
-        do { inherited = try upper.getXattr(.tree(parentDir), Self.aclDefault) } catch {
+        do { inherited = try upper.getXattr(.tree(parentDir), IDXattrs.aclDefault) } catch {
             guard error == .ENODATA || error == .EOPNOTSUPP else { throw error }
         }
         let mode = try upper.stat(work).mode & ModeBits.permissionMask
@@ -23,10 +20,10 @@ extension OverlayFS {
             if masked != mode { try upper.chmod(work, mode: masked) }
             return
         }
-        if isDirectory { try upper.setXattr(work, Self.aclDefault, inherited, flags: []) }
+        if isDirectory { try upper.setXattr(work, IDXattrs.aclDefault, inherited, flags: []) }
         let (newMode, equivalent) = acl.maskForCreate(mode)
         if newMode != mode { try upper.chmod(work, mode: newMode) }
-        if !equivalent { try upper.setXattr(work, Self.aclAccess, acl.bytes, flags: []) }
+        if !equivalent { try upper.setXattr(work, IDXattrs.aclAccess, acl.bytes, flags: []) }
     }
 }
 

@@ -59,14 +59,20 @@ extension OverlayFS {
 
     public func setattr(_ node: NodeID, _ changes: AttrChanges, handle: HandleID?, caller: Caller) throws(Errno) -> FileStat {
         let upper = try writable()
-        if changes.isEmpty { return try getattr(node) }
+        // The attributes before, so that a failed stat after the change (which cannot be
+        // undone) still lets us answer with what was done rather than an error.
+        let before = try getattr(node)
+        if changes.isEmpty { return before }
         if let size = changes.size {
             if let handle, let f = try? writableHandleFile(handle) {
                 try f.truncate(size)
             } else {
-                try copyUp(node, skipData: size == 0)
-                let (path, _) = try locate(node)
-                try upper.truncate(.tree(path), size: size)
+                let copiedEmpty = try copyUp(node, skipData: size == 0) && size == 0
+                // A copy-up without data already made the file empty: one step fewer to fail.
+                if !copiedEmpty {
+                    let (path, _) = try locate(node)
+                    try upper.truncate(.tree(path), size: size)
+                }
             }
         }
         let rest = AttrChanges(mode: changes.mode, uid: changes.uid, gid: changes.gid, atime: changes.atime, mtime: changes.mtime)
@@ -85,7 +91,16 @@ extension OverlayFS {
             }
             trace("setattr \(place) \(rest)")
         }
-        return try getattr(node)
+        if let now = try? getattr(node) { return now }
+        markStale(node)
+        var st = before
+        if let mode = changes.mode { st.mode = (st.mode & FileType.formatMask) | (mode & ModeBits.permissionMask) }
+        if let uid = changes.uid { st.uid = uid }
+        if let gid = changes.gid { st.gid = gid }
+        if let size = changes.size { st.size = size }
+        if case .set(let t) = changes.atime { st.atime = t }
+        if case .set(let t) = changes.mtime { st.mtime = t }
+        return st
     }
 
     /// The id stored in the layers for a visible uid/gid. An id outside every mapping range is

@@ -6,15 +6,17 @@ import LayerAPI
 extension OverlayFS {
     /// Makes sure `node` exists in the upper layer. `skipData`: the caller is about to truncate
     /// the file to 0 (O_TRUNC, truncate(0)), so its data need not be copied.
-    func copyUp(_ node: NodeID, skipData: Bool) throws(Errno) {
+    /// Returns true when this call made the copy (with `skipData`: an empty file).
+    @discardableResult
+    func copyUp(_ node: NodeID, skipData: Bool) throws(Errno) -> Bool {
         let (_, placement) = try locate(node)
         if placement.upper {
-            if placement.data != nil { try copyUpData(node, skipData: skipData) }
-            return
+            if placement.data != nil { return try copyUpData(node, skipData: skipData) }
+            return false
         }
         if placement.type == .directory {
             try namespace.withLock { _ throws(Errno) in try ensureUpperDirectory(node) }
-            return
+            return true
         }
         // Parents first (cheap: directories carry no data).
         let parent = try state.withLock { s throws(Errno) -> NodeID in
@@ -22,16 +24,16 @@ extension OverlayFS {
             return n.parent
         }
         try namespace.withLock { _ throws(Errno) in try ensureUpperDirectory(parent) }
-        try gates[Int(node % UInt64(gates.count))].lock.withLock { _ throws(Errno) in
+        return try gates[Int(node % UInt64(gates.count))].lock.withLock { _ throws(Errno) -> Bool in
             try copyUpLocked(node, skipData: skipData)
         }
     }
 
     /// Under the node's gate: copy the data into a work file, then rename it into place.
-    private func copyUpLocked(_ node: NodeID, skipData: Bool) throws(Errno) {
+    private func copyUpLocked(_ node: NodeID, skipData: Bool) throws(Errno) -> Bool {
         let upper = try writable()
         let (path, placement) = try locate(node)
-        if placement.upper { return }  // another thread did it while we waited
+        if placement.upper { return false }  // another thread did it while we waited
         guard let li = placement.lowers.first, li < lowers.count else {
             warn("copy-up of \(path): no lower layer")
             throw .EIO
@@ -46,6 +48,9 @@ extension OverlayFS {
             for name in Markers.originXattrs {
                 if (try? upper.setXattr(work, name, path.bytes, flags: [])) != nil { break }
             }
+            // Stat now: once renamed into place, nothing may fail (the copy would be visible
+            // while the node still says "lower").
+            let copied = try upper.stat(work)
             try namespace.withLock { _ throws(Errno) in
                 // Still the same object at the same place? (It may have been removed meanwhile.)
                 let (now, nowPlacement) = try locate(node)
@@ -56,7 +61,6 @@ extension OverlayFS {
                 if let pt = parentTimes {
                     try? upper.setTimes(.tree(parentPath), access: .set(pt.atime), modification: .set(pt.mtime))
                 }
-                let copied = try upper.stat(.tree(path))
                 state.withLock { s in
                     let shown = s.inodes.visible(dev: st.dev, ino: st.ino)
                     s.inodes.keep(dev: copied.dev, ino: copied.ino, as: shown)
@@ -66,6 +70,7 @@ extension OverlayFS {
             markStale(node)
             copyUps.add(1, ordering: .relaxed)
             trace("copy-up \(path) from lower \(li)")
+            return true
         } catch {
             try? upper.removeTree(work)
             throw error
@@ -203,13 +208,13 @@ extension OverlayFS {
         let work = Place.work(tempName())
         do {
             try buildCopy(of: path, in: lower, override: lowerOverride[li], stat: st, at: work, upper: upper, skipData: true)
+            let copied = try upper.stat(work)  // before the rename: after it nothing may fail
             let parentPath = path.parent
             let parentTimes = try? upper.stat(.tree(parentPath))
             try upper.rename(from: work, to: .tree(path), flags: .noReplace)
             if let pt = parentTimes {
                 try? upper.setTimes(.tree(parentPath), access: .set(pt.atime), modification: .set(pt.mtime))
             }
-            let copied = try upper.stat(.tree(path))
             state.withLock { s in
                 let shown = s.inodes.visible(dev: st.dev, ino: st.ino)
                 s.inodes.keep(dev: copied.dev, ino: copied.ino, as: shown)

@@ -64,8 +64,14 @@ extension OverlayFS {
             let (dir, parentPlacement) = try locate(parent)
             let path = dir.appending(name)
             let hidden = try Self.probe(upper, dir, name)
-            let charWhiteout = (try? upper.stat(.tree(path)))?.isWhiteoutDevice == true
+            // (Not `try?`: a failed stat taken for "no whiteout device" would make the final
+            // rename fail with EEXIST.)
+            let charWhiteout: Bool
+            if case .whiteout = hidden { charWhiteout = try Self.statIfPresent(upper, path)?.isWhiteoutDevice == true } else {
+                charWhiteout = false
+            }
             let work = Place.work(tempName())
+            var st = FileStat()
             do throws(Errno) {
                 try build(upper, work, path)
                 // Mode first (umask or the parent's default ACL), so that an upper keeping owners
@@ -92,6 +98,8 @@ extension OverlayFS {
                         try setOpaque(upper, work)
                     }
                 }
+                // Stat before the rename that makes the object visible: after it, nothing may fail.
+                st = try upper.stat(work)
                 try moveIntoPlace(upper, work, path, overWhiteoutDevice: charWhiteout, isDirectory: type == .directory)
             } catch {
                 try? upper.removeTree(work)
@@ -101,10 +109,19 @@ extension OverlayFS {
                 try? upper.unlink(.tree(dir.appending(wh)))
             }
             trace("create \(path) \(type)")
-            let st = try upper.stat(.tree(path))
+            // The stat after the rename (it changed ctime) if it can be had; else the one before.
+            if let final = try? upper.stat(.tree(path)) { st = final }
             let placement = Placement(upper: true, lowers: [], type: type)
             let id = state.withLock { $0.remember(parent: parent, name: name, placement: placement) }
             return Entry(node: id, generation: 1, attr: visibleStat(st, placement, at: path))
+        }
+    }
+
+    /// The stat of `path` in `layer`, nil if nothing is there (other errors are thrown).
+    static func statIfPresent(_ layer: any UpperLayer, _ path: RelPath) throws(Errno) -> FileStat? {
+        do { return try layer.stat(.tree(path)) } catch {
+            if error == .ENOENT { return nil }
+            throw error
         }
     }
 
@@ -115,7 +132,9 @@ extension OverlayFS {
             try upper.rename(from: work, to: .tree(path), flags: .noReplace)
         } else if isDirectory {
             try upper.rename(from: work, to: .tree(path), flags: .exchange)
-            try upper.removeTree(work)
+            // Done: the object is in place. The whiteout left in the work directory is removed
+            // now if possible, else at the next mount.
+            try? upper.removeTree(work)
         } else {
             try upper.rename(from: work, to: .tree(path), flags: [])
         }

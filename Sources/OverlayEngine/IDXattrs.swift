@@ -7,8 +7,6 @@ public enum IDXattrs {
     static let aclDefault = Array("system.posix_acl_default".utf8)
     static let capability = Array("security.capability".utf8)
 
-    static let aclUser: UInt16 = 0x02
-    static let aclGroup: UInt16 = 0x08
     static let capRevisionMask: UInt32 = 0xFF00_0000
     static let capRevision2: UInt32 = 0x0200_0000
     static let capRevision3: UInt32 = 0x0300_0000
@@ -17,7 +15,7 @@ public enum IDXattrs {
     public static func toVisible(_ name: [UInt8], _ value: [UInt8], uid: IDMap, gid: IDMap) -> [UInt8] {
         if uid.isIdentity && gid.isIdentity { return value }
         if name == aclAccess || name == aclDefault {
-            return mapACL(value) { tag, id in tag == aclUser ? uid.toVisible(id) : gid.toVisible(id) } ?? value
+            return mapACL(value) { tag, id in tag == PosixACL.user ? uid.toVisible(id) : gid.toVisible(id) } ?? value
         }
         if name == capability {
             // A v2 capability belongs to the storage root (id 0); show it as v3 owned by the
@@ -35,7 +33,7 @@ public enum IDXattrs {
         if uid.isIdentity && gid.isIdentity { return value }
         if name == aclAccess || name == aclDefault {
             return mapACL(value) { tag, id in
-                tag == aclUser ? (uid.toStorage(id) ?? uid.overflowID) : (gid.toStorage(id) ?? gid.overflowID)
+                tag == PosixACL.user ? (uid.toStorage(id) ?? uid.overflowID) : (gid.toStorage(id) ?? gid.overflowID)
             } ?? value
         }
         if name == capability {
@@ -50,17 +48,11 @@ public enum IDXattrs {
 
     /// Rewrites the ids of ACL_USER / ACL_GROUP entries; nil if `value` is not a valid ACL.
     static func mapACL(_ value: [UInt8], _ map: (UInt16, UInt32) -> UInt32) -> [UInt8]? {
-        guard value.count >= 4, (value.count - 4) % 8 == 0, readU32(value, 0) == 2 else { return nil }
-        var out = value
-        var off = 4
-        while off < value.count {
-            let tag = UInt16(value[off]) | UInt16(value[off + 1]) << 8
-            if tag == aclUser || tag == aclGroup {
-                writeU32(&out, off + 4, map(tag, readU32(value, off + 4)))
-            }
-            off += 8
+        guard var acl = PosixACL(value) else { return nil }
+        for i in acl.entries.indices where acl.entries[i].tag == PosixACL.user || acl.entries[i].tag == PosixACL.group {
+            acl.entries[i].id = map(acl.entries[i].tag, acl.entries[i].id)
         }
-        return out
+        return acl.bytes
     }
 
     /// struct vfs_cap_data / vfs_ns_cap_data: magic, two (permitted, inheritable) pairs, and in

@@ -37,7 +37,17 @@ extension OverlayFS {
     }
 
     public func forget(_ node: NodeID, lookups: UInt64) {
-        state.withLock { $0.forget(node, lookups) }
+        let compacted = state.withLock { s -> Bool in
+            s.forget(node, lookups)
+            return s.compactIfSparse()
+        }
+        if compacted { self.compacted.store(true, ordering: .relaxed) }
+    }
+
+    /// True (once) after `forget` shrank the node tables: the caller may return freed memory to
+    /// the system (malloc_trim).
+    public func takeCompacted() -> Bool {
+        compacted.exchange(false, ordering: .relaxed)
     }
 
     /// How many nodes the engine holds (for tests and memory reports).

@@ -124,6 +124,8 @@ extension OverlayFS {
             // No origin xattr: the data's path (or the redirect) names the origin, and one xattr
             // fits in the inode (ext4), so the copy takes no disk block.
             try setPrivate(upper, work, Self.metacopyXattrs, [])
+            // Stat now: once renamed into place, nothing may fail (see copyUpLocked).
+            let copied = try upper.stat(work)
             try namespace.withLock { _ throws(Errno) in
                 let (now, nowPlacement) = try locate(node)
                 guard now == path, !nowPlacement.upper else { throw .ENOENT }
@@ -133,7 +135,6 @@ extension OverlayFS {
                 if let pt = parentTimes {
                     try? upper.setTimes(.tree(parentPath), access: .set(pt.atime), modification: .set(pt.mtime))
                 }
-                let copied = try upper.stat(.tree(path))
                 state.withLock { s in
                     let shown = s.inodes.visible(dev: st.dev, ino: st.ino)
                     s.inodes.keep(dev: copied.dev, ino: copied.ino, as: shown)
@@ -153,24 +154,25 @@ extension OverlayFS {
     /// Copies the data of metacopy `node` into its upper file (nothing but a truncation to 0
     /// when `skipData`), then drops the marker. The gate is chosen by the upper inode, not the
     /// node: hard links are different nodes of one file, and must not copy into it at once.
-    func copyUpData(_ node: NodeID, skipData: Bool) throws(Errno) {
+    /// Returns true when this call brought the data up (with `skipData`: made the file empty).
+    func copyUpData(_ node: NodeID, skipData: Bool) throws(Errno) -> Bool {
         let upper = try writable()
         let (path, _) = try locate(node)
         let ino = try upper.stat(.tree(path)).ino
-        try gates[Int(ino % UInt64(gates.count))].lock.withLock { _ throws(Errno) in
+        return try gates[Int(ino % UInt64(gates.count))].lock.withLock { _ throws(Errno) -> Bool in
             try copyUpDataLocked(node, skipData: skipData)
         }
     }
 
-    private func copyUpDataLocked(_ node: NodeID, skipData: Bool) throws(Errno) {
+    private func copyUpDataLocked(_ node: NodeID, skipData: Bool) throws(Errno) -> Bool {
         let upper = try writable()
         let (path, placement) = try locate(node)
-        guard placement.upper, let data = placement.data else { return }
+        guard placement.upper, let data = placement.data else { return false }
         let place = Place.tree(path)
         guard hasMetacopyMarker(upper, place) else {
             // Another name of the same file (a hard link) brought the data up already.
             state.withLock { $0.nodes[node]?.placement.data = nil }
-            return
+            return false
         }
         guard data.layer < lowers.count else {
             warn("metacopy \(path): no lower layer \(data.layer)")
@@ -207,6 +209,7 @@ extension OverlayFS {
         markStale(node)
         copyUps.add(1, ordering: .relaxed)
         trace("metacopy data \(path) from lower \(data.layer)")
+        return true
     }
 
     func hasMetacopyMarker(_ upper: any UpperLayer, _ place: Place) -> Bool {

@@ -169,6 +169,20 @@ struct State: Sendable {
         reclaim(id)
     }
 
+    /// Dictionaries keep their capacity when emptied: after the kernel forgot most of a big walk,
+    /// the tables are rebuilt at their current size so the memory goes back to the allocator.
+    /// True when it did so.
+    mutating func compactIfSparse() -> Bool {
+        guard nodes.capacity > 4096, nodes.count * 8 < nodes.capacity else { return false }
+        var freshNodes = [NodeID: Node](minimumCapacity: nodes.count * 2)
+        for (k, v) in nodes { freshNodes[k] = v }
+        nodes = freshNodes
+        var freshIndex = [ChildKey: NodeID](minimumCapacity: index.count * 2)
+        for (k, v) in index { freshIndex[k] = v }
+        index = freshIndex
+        return true
+    }
+
     /// Drops nodes nobody refers to any more: no kernel lookups, no children, no open handle.
     private mutating func reclaim(_ start: NodeID) {
         var id = start

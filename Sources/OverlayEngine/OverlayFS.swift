@@ -28,6 +28,8 @@ public final class OverlayFS: Sendable {
     let copyUps = Atomic<Int>(0)
     let bytesCopied = Atomic<Int>(0)
     let warnings = Atomic<Int>(0)
+    /// Set when `forget` shrank the node tables (see `takeCompacted`).
+    let compacted = Atomic<Bool>(false)
     /// Nodes whose attributes changed as a side effect (copy-up changes ctime, link changes
     /// nlink): the kernel's cached attributes of these must be dropped. Protected by its Mutex;
     /// `hasStale` is a lock-free hint that the list is non-empty.

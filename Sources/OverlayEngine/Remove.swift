@@ -43,9 +43,11 @@ extension OverlayFS {
                 if needWhiteout {
                     try placeWhiteout(upper, path, replacing: .directory)
                 } else {
-                    let work = Place.work(tempName())
-                    try upper.rename(from: .tree(path), to: work, flags: .noReplace)
-                    try upper.removeTree(work)
+                    // What the directory still holds is hidden (whiteouts, markers): removing it
+                    // first changes nothing visible, and the rmdir itself is then the one step
+                    // that does.
+                    for e in try upper.readDirectory(.tree(path)) { try upper.removeTree(.tree(path.appending(e.name))) }
+                    try upper.rmdir(.tree(path))
                 }
             } else {
                 try placeWhiteout(upper, path, replacing: .nothing)
@@ -76,7 +78,9 @@ extension OverlayFS {
             case .file: try upper.rename(from: work, to: .tree(path), flags: [])
             case .directory:
                 try upper.rename(from: work, to: .tree(path), flags: .exchange)
-                try upper.removeTree(work)
+                // Done: the whiteout is in place. The old directory (empty as seen, maybe holding
+                // whiteouts) is removed now if possible, else at the next mount.
+                try? upper.removeTree(work)
             }
         } catch {
             try? upper.removeTree(work)

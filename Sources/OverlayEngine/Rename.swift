@@ -63,19 +63,34 @@ extension OverlayFS {
             try ensureUpperDirectory(newParent)
             let srcNeedsWhiteout = try lowerHasName(sdir, spl, name)
             let dstHasLower = try lowerHasName(ddir, dpl, newName)
-            // Clear what the upper holds at the destination but does not show.
-            if let (dst, dstStat) = dstFound, dst.upper {
+            // Clear what the upper holds at the destination but does not show (nothing visible
+            // changes), then make the change visible in one rename.
+            var dstWhiteoutDevice = false
+            if let (dst, _) = dstFound, dst.upper {
                 if dst.type == .directory {
                     for e in try upper.readDirectory(.tree(dpath)) { try upper.removeTree(.tree(dpath.appending(e.name))) }
                 }
-                if dstStat.nlink <= 1 { state.withLock { $0.inodes.drop(dev: dstStat.dev, ino: dstStat.ino) } }
-            } else if let st = try? upper.stat(.tree(dpath)), st.isWhiteoutDevice, src.type == .directory {
-                try upper.unlink(.tree(dpath))
+            } else if dstFound == nil, src.type == .directory {
+                dstWhiteoutDevice = try Self.statIfPresent(upper, dpath)?.isWhiteoutDevice == true
             }
             if src.type == .directory && dstHasLower { try setOpaque(upper, .tree(spath)) }
             try recordRedirect(upper, spath, src.data)
-            try upper.rename(from: .tree(spath), to: .tree(dpath), flags: [])
-            if srcNeedsWhiteout { try placeWhiteout(upper, spath, replacing: .nothing) }
+            if dstWhiteoutDevice {
+                // A directory cannot replace a whiteout device: exchange them, so the whiteout
+                // lands at the source (where it is wanted if a lower object shows there).
+                try upper.rename(from: .tree(spath), to: .tree(dpath), flags: .exchange)
+                if !srcNeedsWhiteout { try? upper.unlink(.tree(spath)) }
+            } else if srcNeedsWhiteout, case let dstInUpper = try Self.statIfPresent(upper, dpath) != nil,
+                let wh = try makeWhiteoutDevice(upper)
+            {
+                try moveLeavingWhiteout(upper, spath, dpath, dstInUpper: dstInUpper, whiteout: wh)
+            } else {
+                try upper.rename(from: .tree(spath), to: .tree(dpath), flags: [])
+                if srcNeedsWhiteout { try placeWhiteout(upper, spath, replacing: .nothing) }
+            }
+            if let (_, dstStat) = dstFound, dstFound?.0.upper == true, dstStat.nlink <= 1 {
+                state.withLock { $0.inodes.drop(dev: dstStat.dev, ino: dstStat.ino) }
+            }
             if let wh = Markers.whiteoutName(for: newName) { try? upper.unlink(.tree(ddir.appending(wh))) }
             trace("rename \(spath) -> \(dpath)")
             state.withLock { s in
@@ -87,6 +102,45 @@ extension OverlayFS {
                 }
             }
         }
+    }
+
+    /// A whiteout device in the work directory, nil where the upper refuses to make one (the
+    /// caller then falls back to a `.wh.` file).
+    func makeWhiteoutDevice(_ upper: any UpperLayer) throws(Errno) -> Place? {
+        let work = Place.work(tempName())
+        do {
+            try upper.mknod(work, mode: FileType.characterDevice.modeBits, rdev: 0)
+        } catch {
+            guard error == .EPERM || error == .EOPNOTSUPP || error == .EACCES else { throw error }
+            return nil
+        }
+        return work
+    }
+
+    /// Moves `spath` to `dpath` leaving the whiteout `wh` (a work place) at `spath`, ordered so
+    /// that a failure at any step is undone and a crash between steps loses nothing (the work
+    /// directory is emptied at mount, so the source is never parked there): the source takes
+    /// the destination name first (by exchange when the upper holds something there), then the
+    /// whiteout takes the source name.
+    private func moveLeavingWhiteout(
+        _ upper: any UpperLayer, _ spath: RelPath, _ dpath: RelPath, dstInUpper: Bool, whiteout wh: Place
+    ) throws(Errno) {
+        do {
+            try upper.rename(from: .tree(spath), to: .tree(dpath), flags: dstInUpper ? .exchange : .noReplace)
+        } catch {
+            try? upper.unlink(wh)
+            throw error
+        }
+        do {
+            // The old destination (now at spath) goes to the work directory and is removed.
+            try upper.rename(from: wh, to: .tree(spath), flags: dstInUpper ? .exchange : .noReplace)
+        } catch {
+            if (try? upper.rename(from: .tree(dpath), to: .tree(spath), flags: dstInUpper ? .exchange : .noReplace)) != nil {
+                try? upper.unlink(wh)
+            }
+            throw error
+        }
+        if dstInUpper { try? upper.removeTree(wh) }
     }
 
     /// Copies up the non-directory at (parent, name), if it is not in the upper layer yet.

@@ -113,5 +113,28 @@ extension Integration {
             let v = run([Env.binary, "-V"], timeout: 10)
             #expect(v.status == 0 && v.stdout.contains("shiftoverlay version"))
         }
+    
+        /// A non-root user with no access to /dev/fuse and no setuid fusermount3 gets a clear
+        /// error. (Inside the test run's private mount namespace: a 0600 device node and a
+        /// non-setuid copy of fusermount3 are bind-mounted over the real ones for this test.)
+        @Test func noPermissionForDevFuse() throws {
+            let l = try Layers()
+            defer { l.s.remove() }
+            sh(
+                """
+                mknod -m 0600 fuse c 10 229
+                cp /usr/bin/fusermount3 fusermount3 && chmod 0755 fusermount3
+                chmod 0755 . lower && chown 1000:1000 mnt
+                """, cwd: l.s.root)
+            let b1 = run(["/bin/mount", "--bind", l.s.root + "/fuse", "/dev/fuse"])
+            defer { _ = run(["/bin/umount", "/dev/fuse"]) }
+            let b2 = run(["/bin/mount", "--bind", l.s.root + "/fusermount3", "/usr/bin/fusermount3"])
+            defer { _ = run(["/bin/umount", "/usr/bin/fusermount3"]) }
+            try #require(b1.ok && b2.ok, "\(b1) \(b2)")
+            let r = run(["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", Env.binary, "-o", "lowerdir=\(l.lower)", l.mnt], timeout: 30)
+            #expect(r.status == 1, "\(r)")
+            #expect(r.stderr.contains("/dev/fuse") && r.stderr.contains("fusermount3"), "\(r.stderr)")
+            #expect(!isMounted(l.mnt))
+        }
     }
 }

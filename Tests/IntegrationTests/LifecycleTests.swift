@@ -37,8 +37,9 @@ extension Integration {
             #expect(!processAlive(pids[0]), "daemon \(pids[0]) still running after fusermount3 -u")
         }
 
-        @Test func sigtermUnmounts() throws {
-            let s = try Scratch("sigterm")
+        @Test(arguments: [SIGTERM, SIGINT, SIGHUP])
+        func terminationSignalsUnmount(signal: Int32) throws {
+            let s = try Scratch("signal")
             defer { s.remove() }
             let lower = try s.dir("lower")
             let mnt = try s.dir("mnt")
@@ -46,11 +47,12 @@ extension Integration {
             let m = try ShiftMount(args: ["-o", "lowerdir=" + lower], mountpoint: mnt, logPath: s.root + "/log")
             defer { m.stop() }
             #expect(read(mnt + "/hello.txt") == "hello\n")
-            kill(m.pid, SIGTERM)
-            #expect(m.child.wait(seconds: 5), "daemon did not exit on SIGTERM")
-            #expect(!isMounted(mnt), "SIGTERM left \(mnt) mounted")
+            kill(m.pid, signal)
+            #expect(m.child.wait(seconds: 5), "daemon did not exit on signal \(signal)")
+            #expect(!isMounted(mnt), "signal \(signal) left \(mnt) mounted")
             if !m.child.isRunning {
-                #expect(!m.child.killedBySignal, "SIGTERM was not handled (killed by the signal)")
+                #expect(!m.child.killedBySignal, "signal \(signal) was not handled (killed by it)")
+                #expect(m.child.exitStatus == 0)
             }
         }
 

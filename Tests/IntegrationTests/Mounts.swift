@@ -10,6 +10,7 @@
 // - Processes are only ever signalled by PID, and only processes this harness started (or, for the
 //   daemonized case, a process whose command line names our unique scratch mountpoint).
 
+import ChildProcess
 import Foundation
 import Testing
 
@@ -54,90 +55,14 @@ struct RunResult: CustomStringConvertible {
     var description: String { "status \(status)\nstdout: \(stdout.prefix(2000))\nstderr: \(stderr.prefix(2000))" }
 }
 
-/// A child process started with `posix_spawn`: an empty signal mask and default dispositions
-/// (Foundation's `Process` passes on the test runner's blocked signals, so a daemon started with
-/// it never sees SIGTERM), stdin from /dev/null, stdout/stderr appended to files. Foundation's
-/// `Process` is also unusable for a program that daemonizes: it waits for every holder of an
-/// inherited socket, i.e. for the daemon too.
-final class Child {
-    let pid: pid_t
-    private(set) var exitStatus: Int32?  // exit code, or 128 + signal
-    private(set) var killedBySignal = false
+/// Children are started by `ChildProcess` (posix_spawn with an empty signal mask: Foundation's
+/// `Process` passes the test runner's blocked SIGTERM on to the daemon, and waits for every holder
+/// of an inherited socket, i.e. for a daemon too).
+typealias Child = ChildProcess
 
-    init(_ argv: [String], stdout: String, stderr: String, env: [String: String] = [:]) throws {
-        var environment = ProcessInfo.processInfo.environment
-        for (k, v) in env { environment[k] = v }
-        let path = argv[0].hasPrefix("/") ? argv[0] : "/usr/bin/env"
-        let args = argv[0].hasPrefix("/") ? argv : ["env"] + argv
-        var fa = posix_spawn_file_actions_t()
-        var attr = posix_spawnattr_t()
-        posix_spawn_file_actions_init(&fa)
-        posix_spawnattr_init(&attr)
-        defer {
-            posix_spawn_file_actions_destroy(&fa)
-            posix_spawnattr_destroy(&attr)
-        }
-        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&fa, 1, stdout, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_addopen(&fa, 2, stderr, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for sig in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2] { sigaddset(&defaults, sig) }
-        posix_spawnattr_setsigmask(&attr, &empty)
-        posix_spawnattr_setsigdefault(&attr, &defaults)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let cArgs = args.map { strdup($0) } + [nil]
-        let cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            for a in cArgs { free(a) }
-            for e in cEnv { free(e) }
-        }
-        var p: pid_t = 0
-        let rc = posix_spawn(&p, path, &fa, &attr, cArgs, cEnv)
-        guard rc == 0 else { throw HarnessError("posix_spawn \(argv) failed: errno \(rc)") }
-        pid = p
-    }
-
-    /// Reaps the child if it has exited; true while it is still running.
-    var isRunning: Bool {
-        if exitStatus != nil { return false }
-        var status: Int32 = 0
-        let r = waitpid(pid, &status, WNOHANG)
-        if r == 0 { return true }
-        if r == pid {
-            if status & 0x7f == 0 {
-                exitStatus = (status >> 8) & 0xff
-            } else {
-                killedBySignal = true
-                exitStatus = 128 + (status & 0x7f)
-            }
-        } else {
-            exitStatus = -1  // not our child any more (should not happen)
-        }
-        return false
-    }
-
-    /// Waits up to `seconds` for the child to exit; true if it did.
-    @discardableResult
-    func wait(seconds: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while isRunning {
-            if Date() > deadline { return false }
-            usleep(2_000)
-        }
-        return true
-    }
-
-    /// SIGTERM, then SIGKILL after `grace` seconds; always reaps.
-    func terminate(grace: Double = 3) {
-        guard isRunning else { return }
-        kill(pid, SIGTERM)
-        if !wait(seconds: grace) {
-            kill(pid, SIGKILL)
-            wait(seconds: 30)
-        }
+extension ChildProcess {
+    convenience init(_ argv: [String], stdout: String, stderr: String, env: [String: String] = [:]) throws {
+        try self.init(argv, stdin: "/dev/null", stdout: stdout, stderr: stderr, environment: env)
     }
 }
 

@@ -35,7 +35,7 @@ func withMountPair<T>(
     let kwork = dir + "/kwork"
     for d in [sm, km, swork, kwork] { try makeDirs(d) }
     let log = dir + "/shiftoverlay.log"
-    let child = try Child([binary, "-f", "-o", a.options(work: swork), sm], log: log)
+    let child = try spawn([binary, "-f", "-o", a.options(work: swork), sm], log: log)
     defer {
         if isMounted(sm) { _ = command(["fusermount3", "-u", sm], timeout: 20) }
         if !child.wait(seconds: 5) { child.terminate() }
@@ -48,7 +48,7 @@ func withMountPair<T>(
     while !isMounted(sm) {
         if !child.isRunning {
             let out = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            throw DiffTestError("shiftoverlay exited (\(child.status ?? -1)) before mounting: \(out)")
+            throw DiffTestError("shiftoverlay exited (\(child.exitStatus ?? -1)) before mounting: \(out)")
         }
         if Date() > deadline { throw DiffTestError("shiftoverlay did not mount \(sm) within 10 s") }
         usleep(5_000)
