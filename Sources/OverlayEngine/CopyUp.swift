@@ -55,26 +55,42 @@ extension OverlayFS {
                 // Still the same object at the same place? (It may have been removed meanwhile.)
                 let (now, nowPlacement) = try locate(node)
                 guard now == path, !nowPlacement.upper else { throw .ENOENT }
-                let parentPath = path.parent
-                let parentTimes = try? upper.stat(.tree(parentPath))
-                try upper.rename(from: work, to: .tree(path), flags: .noReplace)
-                if let pt = parentTimes {
-                    try? upper.setTimes(.tree(parentPath), access: .set(pt.atime), modification: .set(pt.mtime))
-                }
-                state.withLock { s in
-                    let shown = s.inodes.visible(dev: st.dev, ino: st.ino)
-                    s.inodes.keep(dev: copied.dev, ino: copied.ino, as: shown)
-                    s.nodes[node]?.placement = Placement(upper: true, lowers: [], type: placement.type)
+                try installCopy(work, at: path, upper: upper, node: node, lowerStat: st, copied: copied) {
+                    $0 = Placement(upper: true, lowers: [], type: placement.type)
                 }
             }
-            markStale(node)
-            copyUps.add(1, ordering: .relaxed)
             trace("copy-up \(path) from lower \(li)")
             return true
         } catch {
             try? upper.removeTree(work)
             throw error
         }
+    }
+
+    /// The last step of every copy-up, under `namespace`: renames the finished work copy into
+    /// place, puts the parent's times back (the copy-up itself must not change them), and records
+    /// the node as upper (`update` changes its placement) under the inode number it showed before.
+    /// Nothing can fail after the rename.
+    func installCopy(
+        _ work: Place, at path: RelPath, upper: any UpperLayer, node: NodeID, lowerStat st: FileStat,
+        copied: FileStat, update: (inout Placement) -> Void
+    ) throws(Errno) {
+        let parentPath = path.parent
+        let parentTimes = try? upper.stat(.tree(parentPath))
+        try upper.rename(from: work, to: .tree(path), flags: .noReplace)
+        if let pt = parentTimes {
+            try? upper.setTimes(.tree(parentPath), access: .set(pt.atime), modification: .set(pt.mtime))
+        }
+        state.withLock { s in
+            let shown = s.inodes.visible(dev: st.dev, ino: st.ino)
+            s.inodes.keep(dev: copied.dev, ino: copied.ino, as: shown)
+            if var n = s.nodes[node] {
+                update(&n.placement)
+                s.nodes[node] = n
+            }
+        }
+        markStale(node)
+        copyUps.add(1, ordering: .relaxed)
     }
 
     /// Creates at `work` a copy of the object at `path` of `lower`: content, owner, xattrs, mode,
@@ -209,19 +225,7 @@ extension OverlayFS {
         do {
             try buildCopy(of: path, in: lower, override: lowerOverride[li], stat: st, at: work, upper: upper, skipData: true)
             let copied = try upper.stat(work)  // before the rename: after it nothing may fail
-            let parentPath = path.parent
-            let parentTimes = try? upper.stat(.tree(parentPath))
-            try upper.rename(from: work, to: .tree(path), flags: .noReplace)
-            if let pt = parentTimes {
-                try? upper.setTimes(.tree(parentPath), access: .set(pt.atime), modification: .set(pt.mtime))
-            }
-            state.withLock { s in
-                let shown = s.inodes.visible(dev: st.dev, ino: st.ino)
-                s.inodes.keep(dev: copied.dev, ino: copied.ino, as: shown)
-                s.nodes[node]?.placement.upper = true
-            }
-            markStale(node)
-            copyUps.add(1, ordering: .relaxed)
+            try installCopy(work, at: path, upper: upper, node: node, lowerStat: st, copied: copied) { $0.upper = true }
             trace("copy-up dir \(path)")
         } catch {
             try? upper.removeTree(work)

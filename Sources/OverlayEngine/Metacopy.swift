@@ -129,21 +129,10 @@ extension OverlayFS {
             try namespace.withLock { _ throws(Errno) in
                 let (now, nowPlacement) = try locate(node)
                 guard now == path, !nowPlacement.upper else { throw .ENOENT }
-                let parentPath = path.parent
-                let parentTimes = try? upper.stat(.tree(parentPath))
-                try upper.rename(from: work, to: .tree(path), flags: .noReplace)
-                if let pt = parentTimes {
-                    try? upper.setTimes(.tree(parentPath), access: .set(pt.atime), modification: .set(pt.mtime))
-                }
-                state.withLock { s in
-                    let shown = s.inodes.visible(dev: st.dev, ino: st.ino)
-                    s.inodes.keep(dev: copied.dev, ino: copied.ino, as: shown)
-                    s.nodes[node]?.placement = Placement(
-                        upper: true, lowers: [], type: .regular, data: LowerData(layer: li, path: path))
+                try installCopy(work, at: path, upper: upper, node: node, lowerStat: st, copied: copied) {
+                    $0 = Placement(upper: true, lowers: [], type: .regular, data: LowerData(layer: li, path: path))
                 }
             }
-            markStale(node)
-            copyUps.add(1, ordering: .relaxed)
             trace("metacopy \(path) from lower \(li)")
         } catch {
             try? upper.removeTree(work)
