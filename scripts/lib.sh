@@ -28,3 +28,11 @@ need_swift() {
         exit 1
     }
 }
+
+# The Debian mirror apt is configured with (for debootstrap), the first non-security source.
+mirror_url() {
+    local u
+    u=$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v security | head -n1 || true)
+    [ -n "$u" ] || u=$(grep -hs '^deb ' /etc/apt/sources.list | awk '{print $2}' | grep -v security | head -n1 || true)
+    echo "${u:-http://deb.debian.org/debian}"
+}

@@ -84,12 +84,6 @@ FAIL=0
 fail() { echo "   FAILED: $*" >&2; FAIL=1; }
 
 # --- the image's root filesystem (cached) -----------------------------------------------------
-mirror_url() {
-    local u
-    u=$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v security | head -n1 || true)
-    [ -n "$u" ] || u=$(grep -hs '^deb ' /etc/apt/sources.list | awk '{print $2}' | grep -v security | head -n1 || true)
-    echo "${u:-http://deb.debian.org/debian}"
-}
 if [ ! -x "$ROOTFS/$MARKER" ]; then
     url=$(mirror_url)
     host=$(echo "$url" | sed -E 's#^[a-z]+://([^/:]+).*#\1#')

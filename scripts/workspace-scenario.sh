@@ -34,12 +34,6 @@ fi
 ensure_deps debootstrap fuse3 util-linux coreutils dpkg
 
 # --- the root filesystem (cached) -------------------------------------------------------------
-mirror_url() {
-    local u
-    u=$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v security | head -n1 || true)
-    [ -n "$u" ] || u=$(grep -hs '^deb ' /etc/apt/sources.list | awk '{print $2}' | grep -v security | head -n1 || true)
-    echo "${u:-http://deb.debian.org/debian}"
-}
 
 if [ ! -x "$ROOTFS/usr/bin/dpkg" ]; then
     url=$(mirror_url)
