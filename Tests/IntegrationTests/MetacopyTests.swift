@@ -45,20 +45,7 @@ extension Integration {
         static func withKernelMetacopy<T>(
             _ s: Scratch, lower: String, upper: String, _ body: (String) throws -> T
         ) throws -> T {
-            let tag = UUID().uuidString.prefix(8)
-            let mnt = try s.dir("mnt-kernel-\(tag)")
-            let work = try s.dir("kwork-\(tag)")
-            let opts = overlayOptions(lowers: [lower], upper: upper, work: work, extra: ["metacopy=on", "redirect_dir=on"])
-            let r = run(["/bin/mount", "-t", "overlay", "overlay", "-o", opts, mnt], timeout: 30)
-            guard r.ok, isMounted(mnt) else { throw HarnessError("kernel overlay mount failed (-o \(opts)): \(r)") }
-            defer {
-                let u = run(["/bin/umount", mnt], timeout: 30)
-                if !u.ok {
-                    Issue.record("umount \(mnt) failed: \(u)")
-                    _ = run(["/bin/umount", "-l", mnt], timeout: 10)
-                }
-            }
-            return try body(mnt)
+            try withKernelOverlay(s, lowers: [lower], upper: upper, extra: ["metacopy=on", "redirect_dir=on"], body)
         }
 
         static func xattr(_ path: String, _ name: String) -> String? {

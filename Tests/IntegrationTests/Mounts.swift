@@ -323,14 +323,14 @@ final class Watchdog: @unchecked Sendable {
 /// Mounts kernel overlayfs for the duration of `body` (a fresh, empty workdir is made when there
 /// is an upper: the kernel needs its own). Always unmounts.
 func withKernelOverlay<T>(
-    _ scratch: Scratch, lowers: [String], upper: String? = nil, mountpoint: String? = nil,
+    _ scratch: Scratch, lowers: [String], upper: String? = nil, mountpoint: String? = nil, extra: [String] = [],
     _ body: (String) throws -> T
 ) throws -> T {
     let tag = UUID().uuidString.prefix(8)
     let mnt = try mountpoint ?? scratch.dir("mnt-kernel-\(tag)")
     var work: String?
     if upper != nil { work = try scratch.dir("kwork-\(tag)") }
-    let opts = overlayOptions(lowers: lowers, upper: upper, work: work)
+    let opts = overlayOptions(lowers: lowers, upper: upper, work: work, extra: extra)
     let r = run(["/bin/mount", "-t", "overlay", "overlay", "-o", opts, mnt], timeout: 30)
     guard r.ok, isMounted(mnt) else { throw HarnessError("kernel overlay mount failed (-o \(opts)): \(r)") }
     defer {
