@@ -234,8 +234,11 @@ extension Integration {
             defer { s.remove() }
             for d in ["lower", "work", "mnt"] { _ = try s.dir(d) }
             let upper = try s.dir("upper")
+            // The daemon runs as namespace root (host 100000), which may not be able to reach the
+            // build directory (a checkout under a 0700 directory): it runs a copy in the scratch.
             sh(
                 """
+                cp \(Env.binary) shiftoverlay && chmod 0755 shiftoverlay
                 mknod -m 0666 fuse c 10 229
                 touch lower/f0 lower/f1000 lower/f5
                 chown -R 100000:100000 lower upper work mnt
@@ -244,7 +247,7 @@ extension Integration {
                 """, cwd: s.root)
             let inner = """
                 mount --bind \(s.root)/fuse /dev/fuse
-                \(Env.binary) -f -o lowerdir=lower,upperdir=upper,workdir=work,uidmapping=0:1000:1000,gidmapping=0:1000:1000 mnt &
+                \(s.root)/shiftoverlay -f -o lowerdir=lower,upperdir=upper,workdir=work,uidmapping=0:1000:1000,gidmapping=0:1000:1000 mnt &
                 daemon=$!
                 for _ in $(seq 200); do mountpoint -q mnt && break; sleep 0.05; done
                 mountpoint -q mnt
