@@ -2,13 +2,17 @@
 # chown -R over a ~12k-file lower subtree (copies of /usr/include and /usr/share/doc), side by
 # side: shiftoverlay metacopy=off/on, kernel overlayfs metacopy=off/on, fuse-overlayfs. Prints
 # the median wall time per system and the upper's disk usage (du -s) after the chown.
-#   [SYSTEMS="so-on kernel-on"] bash scripts/bench-metacopy.sh [ROUNDS] [SHIFTOVERLAY_BINARY]
+#   [SYSTEMS="so-on kernel-on"] [CACHE=cold|warm] bash scripts/bench-metacopy.sh [ROUNDS] [SHIFTOVERLAY_BINARY]
+# CACHE=cold (default) drops the page/dentry caches before each chown; CACHE=warm instead reads the
+# lower tree's metadata first (find -ls on the lower itself, never through the mount), so the
+# timing is the overlay's own work.
+# SCRATCH_DIR (default /tmp) holds the layers, e.g. SCRATCH_DIR=/dev/shm for a tmpfs upper.
 # Needs root. Every mount is unmounted on exit; only daemons started here are stopped, by PID.
 set -euo pipefail
 rounds=${1:-3}
 bin=${2:-$(cd "$(dirname "$0")/.." && swift build -c release --show-bin-path)/shiftoverlay}
 [ -x "$bin" ] || { echo "no shiftoverlay binary at $bin (swift build -c release)" >&2; exit 1; }
-scratch=$(mktemp -d /tmp/bench-metacopy.XXXXXX)
+scratch=$(mktemp -d "${SCRATCH_DIR:-/tmp}/bench-metacopy.XXXXXX")
 mounted=()
 pids=()
 cleanup() {
@@ -42,7 +46,7 @@ for r in $(seq 1 "$rounds"); do
         [ -n "$pid" ] && pids+=("$pid")
         for _ in $(seq 1 200); do mountpoint -q "$d/m" && break; sleep 0.05; done
         sync
-        echo 3 >/proc/sys/vm/drop_caches
+        if [ "${CACHE:-cold}" = warm ]; then find "$lower" -ls >/dev/null; else echo 3 >/proc/sys/vm/drop_caches; fi
         t0=$(date +%s.%N)
         chown -R 1234:1234 "$d/m/img"
         t1=$(date +%s.%N)

@@ -13,6 +13,9 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <linux/openat2.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
 
 static const long clinux_UTIME_NOW = UTIME_NOW;
 static const long clinux_UTIME_OMIT = UTIME_OMIT;
@@ -25,6 +28,25 @@ static inline int clinux_openat2(int dirfd, const char *path, unsigned long long
 }
 
 static inline int clinux_errno(void) { return errno; }
+
+/* splice(2) without needing _GNU_SOURCE in Swift's view of the headers. */
+static inline long clinux_splice(int fdin, off_t *offin, int fdout, off_t *offout,
+                                 unsigned long len, unsigned int flags) {
+    return syscall(SYS_splice, fdin, offin, fdout, offout, len, flags);
+}
+
+/* FUSE passthrough (protocol 7.40, Linux 6.9+): register an open file as the backing file of
+   FUSE opens, and drop it. Debian 12's <linux/fuse.h> (6.1) predates them, so the ioctl layout
+   is spelled out here: struct fuse_backing_map { int32_t fd; uint32_t flags; uint64_t padding; }. */
+struct clinux_fuse_backing_map { int32_t fd; uint32_t flags; uint64_t padding; };
+static inline int clinux_fuse_backing_open(int devfd, int fd) {
+    struct clinux_fuse_backing_map map = { .fd = fd, .flags = 0, .padding = 0 };
+    return ioctl(devfd, _IOW(229, 1, struct clinux_fuse_backing_map), &map);
+}
+static inline int clinux_fuse_backing_close(int devfd, int backing_id) {
+    uint32_t id = (uint32_t)backing_id;
+    return ioctl(devfd, _IOW(229, 2, uint32_t), &id);
+}
 
 static inline unsigned long long clinux_makedev(unsigned int ma, unsigned int mi) { return makedev(ma, mi); }
 static inline unsigned int clinux_major(unsigned long long d) { return major(d); }

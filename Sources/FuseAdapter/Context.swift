@@ -23,8 +23,25 @@ final class AdapterContext: Sendable {
     /// Negotiate FUSE_CAP_WRITEBACK_CACHE.
     let writeback: Bool
 
-    init(engine: OverlayFS, entryTimeout: Double, attrTimeout: Double, posixACL: Bool = true, writeback: Bool = false) {
+    /// Offer FUSE passthrough to the kernel (the passthrough= option).
+    let passthroughWanted: Bool
+    /// The kernel accepted passthrough in the INIT reply (see DeviceIO).
+    let passthroughNegotiated = Atomic<Bool>(false)
+    /// The session's /dev/fuse descriptor, for the passthrough ioctls; -1 until mounted.
+    let deviceFD = Atomic<Int32>(-1)
+    /// The INIT request's unique id and whether it offered passthrough, until INIT is answered.
+    let initRequest = Mutex<(unique: UInt64, offered: Bool)?>(nil)
+    let passthrough = Mutex(PassthroughTable())
+    let pendingOpens = PendingOpens()
+    /// Opens answered as passthrough so far (for the status line).
+    let passthroughOpens = Atomic<Int>(0)
+
+    init(
+        engine: OverlayFS, entryTimeout: Double, attrTimeout: Double, posixACL: Bool = true, writeback: Bool = false,
+        passthrough: Bool = false
+    ) {
         self.engine = engine
+        self.passthroughWanted = passthrough
         self.posixACL = posixACL
         self.writeback = writeback
         self.entryTimeout = entryTimeout

@@ -8,7 +8,7 @@ func installFileOps(_ ops: inout fuse_lowlevel_ops) {
         serve(req) { req, c throws(Errno) in
             guard let fi else { throw .EINVAL }
             let h = try c.engine.open(ino, flags: OpenFlags(rawValue: fi.pointee.flags), caller: caller(req))
-            return .open(h, fi)
+            return .open(h, ino, fi)
         }
     }
     ops.create = { req, parent, cname, mode, fi in
@@ -42,7 +42,10 @@ func installFileOps(_ ops: inout fuse_lowlevel_ops) {
     }
     ops.release = { req, _, fi in
         serve(req) { _, c in
-            if let fi { c.engine.release(fi.pointee.fh) }
+            if let fi {
+                c.passthroughRelease(fi.pointee.fh)
+                c.engine.release(fi.pointee.fh)
+            }
             return .ok
         }
     }

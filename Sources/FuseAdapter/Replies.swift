@@ -13,7 +13,7 @@ enum Reply {
     case entry(Entry)
     case attr(FileStat)
     case readlink([UInt8])
-    case open(HandleID, UnsafeMutablePointer<fuse_file_info>)
+    case open(HandleID, NodeID, UnsafeMutablePointer<fuse_file_info>)
     case opendir(HandleID, UnsafeMutablePointer<fuse_file_info>)
     case create(Entry, HandleID, UnsafeMutablePointer<fuse_file_info>)
     case written(Int)
@@ -66,16 +66,16 @@ private func send(_ req: fuse_req_t, _ reply: Reply, _ c: AdapterContext) {
         _ = target.withUnsafeBufferPointer { b in
             b.withMemoryRebound(to: CChar.self) { fuse_reply_readlink(req, $0.baseAddress) }
         }
-    case .open(let h, let fi):
+    case .open(let h, let node, let fi):
         fi.pointee.fh = h
-        if fuse_reply_open(req, fi) != 0 { c.engine.release(h) }
+        if !c.replyOpen(h, node: node, { fuse_reply_open(req, fi) }) { c.engine.release(h) }
     case .opendir(let h, let fi):
         fi.pointee.fh = h
         if fuse_reply_open(req, fi) != 0 { c.engine.releasedir(h) }
     case .create(let e, let h, let fi):
         fi.pointee.fh = h
         var p = entryParam(e, c)
-        if fuse_reply_create(req, &p, fi) != 0 {
+        if !c.replyOpen(h, node: e.node, { fuse_reply_create(req, &p, fi) }) {
             c.engine.release(h)
             c.engine.forget(e.node, lookups: 1)
         }

@@ -22,6 +22,9 @@ public struct FuseMountConfig: Sendable, Hashable {
     public var posixACL: Bool = true
     /// Let the kernel cache writes (FUSE writeback cache; fuse-overlayfs's writeback=1).
     public var writeback: Bool = false
+    /// Let the kernel read and write whole upper-layer files directly (FUSE passthrough, Linux
+    /// 6.9+, daemon with CAP_SYS_ADMIN; silently not used where unavailable or with writeback).
+    public var passthrough: Bool = true
 
     public init(
         mountpoint: String, foreground: Bool = false, debug: Bool = false, fuseOptions: [String] = [],
@@ -72,7 +75,8 @@ public func runFuse(engine: OverlayFS, config: FuseMountConfig) -> Int32 {
     }
 
     let timeout = config.timeout.isFinite && config.timeout >= 0 ? config.timeout : 1.0
-    let context = AdapterContext(engine: engine, entryTimeout: timeout, attrTimeout: timeout, posixACL: config.posixACL, writeback: config.writeback)
+    let context = AdapterContext(engine: engine, entryTimeout: timeout, attrTimeout: timeout, posixACL: config.posixACL, writeback: config.writeback,
+        passthrough: config.passthrough)
     let userdata = Unmanaged.passRetained(context)
     defer { userdata.release() }
 
@@ -105,6 +109,14 @@ public func runFuse(engine: OverlayFS, config: FuseMountConfig) -> Int32 {
         return 1
     }
 
+    // Before the first request is read (the INIT reply may offer passthrough).
+    if !DeviceIO.install(se, context) {
+        DaemonLog.write("cannot install the FUSE device I/O; unmounting \(config.mountpoint)")
+        fuse_session_unmount(se)
+        engine.shutdown()
+        return 1
+    }
+
     if !config.foreground && fuse_daemonize(0) != 0 {
         DaemonLog.write("cannot daemonize; unmounting \(config.mountpoint)")
         fuse_session_unmount(se)
@@ -113,7 +125,7 @@ public func runFuse(engine: OverlayFS, config: FuseMountConfig) -> Int32 {
     }
 
     StatusSignal.block()
-    StatusSignal.start(engine, syslog: !config.foreground)
+    StatusSignal.start(context, syslog: !config.foreground)
     var status = loop(se, threads: config.threads)
     // libfuse 3.14 reports the signal that ended the loop as its number: a requested stop, not
     // a failure. (Errors are negative errno values.)

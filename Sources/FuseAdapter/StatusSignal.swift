@@ -15,8 +15,8 @@ enum StatusSignal {
     }
 
     /// Starts the waiting thread (after daemonizing: threads do not survive fork).
-    static func start(_ engine: OverlayFS, syslog: Bool) {
-        let box = Unmanaged.passRetained(StatusBox(engine: engine, syslog: syslog))
+    static func start(_ context: AdapterContext, syslog: Bool) {
+        let box = Unmanaged.passRetained(StatusBox(context: context, syslog: syslog))
         var thread = pthread_t()
         let rc = pthread_create(&thread, nil, { arg in
             guard let arg else { return nil }
@@ -26,7 +26,8 @@ enum StatusSignal {
             sigaddset(&set, SIGUSR1)
             var sig: Int32 = 0
             while sigwait(&set, &sig) == 0 {
-                DaemonLog.write("status: " + box.engine.status(), level: .info, syslog: box.syslog)
+                let c = box.context
+                DaemonLog.write("status: \(c.engine.status()), \(c.passthroughStatus)", level: .info, syslog: box.syslog)
             }
             return nil
         }, box.toOpaque())
@@ -40,10 +41,10 @@ enum StatusSignal {
 
 /// What the status thread needs (kept alive for the life of the process).
 final class StatusBox: Sendable {
-    let engine: OverlayFS
+    let context: AdapterContext
     let syslog: Bool
-    init(engine: OverlayFS, syslog: Bool) {
-        self.engine = engine
+    init(context: AdapterContext, syslog: Bool) {
+        self.context = context
         self.syslog = syslog
     }
 }

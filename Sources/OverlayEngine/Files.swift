@@ -110,6 +110,16 @@ extension OverlayFS {
         try handleFile(handle).descriptor
     }
 
+    /// The kernel descriptor of a handle whose file is the node's data for good: a whole file in
+    /// the upper layer (no metadata-only copy, nothing left to copy up). Reads and writes may then
+    /// bypass the engine (FUSE passthrough) without missing a copy-up. Nil for any other handle.
+    public func passthroughDescriptor(_ handle: HandleID) -> Int32? {
+        state.withLock { s in
+            guard let f = s.files[handle], f.fromUpper else { return nil }
+            return f.file.descriptor
+        }
+    }
+
     public func write(_ handle: HandleID, _ data: UnsafeRawBufferPointer, at offset: Int64) throws(Errno) -> Int {
         let file = try writableHandleFile(handle)
         var total = 0

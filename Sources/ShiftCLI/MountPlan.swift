@@ -49,6 +49,8 @@ public struct MountPlan: Sendable, Equatable {
     public var metacopy: Bool = false
     public var ino32: Bool = false
     public var writeback: Bool = false
+    /// passthrough=on|off: FUSE passthrough for whole upper-layer files (default on).
+    public var passthrough: Bool = true
     /// Kernel-side POSIX ACLs (noacl turns them off).
     public var posixACL: Bool = true
     /// xattr_permissions=0|1|2.
@@ -84,6 +86,7 @@ public struct MountPlan: Sendable, Equatable {
             timeout: timeout, threads: threads)
         c.posixACL = posixACL
         c.writeback = writeback
+        c.passthrough = passthrough
         return c
     }
 }

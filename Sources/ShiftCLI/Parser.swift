@@ -9,7 +9,7 @@ public enum Parser {
     static let otherOwnOptions = [
         "timeout", "fsync", "volatile", "threaded", "squash_to_root", "squash_to_uid", "squash_to_gid",
         "xattr_permissions", "noacl", "noxattrs", "static_nlink", "ino32_t", "writeback", "xino",
-        "fast_ino_check", "redirect_dir", "metacopy",
+        "fast_ino_check", "redirect_dir", "metacopy", "passthrough",
     ]
 
     /// fuse-overlayfs options accepted and ignored for now, with a warning.
@@ -121,6 +121,7 @@ public enum Parser {
         plan.metacopy = state.metacopy
         plan.ino32 = state.ino32
         plan.writeback = state.writeback
+        plan.passthrough = state.passthrough
         plan.timeout = state.timeout
         plan.threads = singleThread ? 1 : state.threads
         plan.foreground = foreground || state.debug
@@ -170,6 +171,7 @@ struct OptionState {
     var metacopy = false
     var ino32 = false
     var writeback = false
+    var passthrough = true
     var timeout = MountPlan.defaultTimeout
     var threads = 10
     var fuseOptions: [String] = []
@@ -219,6 +221,12 @@ struct OptionState {
             ino32 = try flag(key, value)
         case "writeback":
             writeback = try flag(key, value)
+        case "passthrough":
+            switch value {
+            case "on": passthrough = true
+            case "off": passthrough = false
+            case let v: throw CLIError("passthrough=\(v ?? ""): expected on or off")
+            }
         case "metacopy":
             switch value {
             case "on": metacopy = true

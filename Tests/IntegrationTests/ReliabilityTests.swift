@@ -32,15 +32,20 @@ func rssKiB(_ pid: pid_t) -> Int {
     return Int(line.split(separator: " ").dropFirst().first ?? "") ?? -1
 }
 
-/// Asks the daemon for its status line (SIGUSR1) and returns the node count it reports.
-func nodeCount(_ m: ShiftMount) -> Int {
+/// Asks the daemon for its status line (SIGUSR1) and returns it ("" if none came).
+func statusLine(_ m: ShiftMount) -> String {
     let before = m.log.components(separatedBy: "status: ").count
     kill(m.pid, SIGUSR1)
     let deadline = Date().addingTimeInterval(5)
     while m.log.components(separatedBy: "status: ").count == before && Date() < deadline { usleep(20_000) }
-    guard let last = m.log.components(separatedBy: "status: nodes ").last,
-        let n = Int(last.prefix { $0.isNumber })
-    else { return -1 }
+    guard let last = m.log.components(separatedBy: "status: ").dropFirst().last else { return "" }
+    return String(last.prefix { $0 != "\n" })
+}
+
+/// The node count the daemon's status line reports.
+func nodeCount(_ m: ShiftMount) -> Int {
+    let line = statusLine(m)
+    guard line.hasPrefix("nodes "), let n = Int(line.dropFirst(6).prefix { $0.isNumber }) else { return -1 }
     return n
 }
 

@@ -1,0 +1,136 @@
+import CFuse
+import Glibc
+import LayerAPI
+import OverlayEngine
+import Synchronization
+import Sys
+
+/// libfuse's custom I/O (fuse_session_custom_io) on the session's own /dev/fuse descriptor: the
+/// same read, writev and splice libfuse makes, plus the two things libfuse 3.14 cannot say by
+/// itself because it predates FUSE protocol 7.40:
+/// - the INIT reply offers passthrough (flags2 FUSE_PASSTHROUGH, max_stack_depth 1) when the
+///   kernel offered it and the writeback cache is off (the kernel refuses the two together);
+/// - an open or create reply for a passthrough open carries FOPEN_PASSTHROUGH and the backing id.
+/// libfuse writes each reply synchronously on the worker thread that called fuse_reply_*, so a
+/// handler arms the patch for its own thread (`PendingOpens`) right before replying.
+enum DeviceIO {
+    static let headerSize = 40  // struct fuse_in_header
+    static let opcodeInit: UInt32 = 26  // FUSE_INIT
+    static let initExt: UInt32 = 1 << 30  // FUSE_INIT_EXT (flags)
+    static let writebackCache: UInt32 = 1 << 16  // FUSE_WRITEBACK_CACHE (flags)
+    static let passthroughFlags2: UInt32 = 1 << 5  // FUSE_PASSTHROUGH = 1 << 37 (flags2)
+    static let openPassthrough: UInt32 = 1 << 7  // FOPEN_PASSTHROUGH
+    static let openOutSize = 16  // struct fuse_open_out { fh; open_flags; backing_id }
+
+    static func install(_ se: OpaquePointer, _ context: AdapterContext) -> Bool {
+        let fd = fuse_session_fd(se)
+        guard fd >= 0 else { return false }
+        context.deviceFD.store(fd, ordering: .releasing)
+        var io = fuse_custom_io()
+        io.read = { fd, buffer, count, userdata in
+            let n = FuseDevice.read(fd, buffer, count)
+            if n >= DeviceIO.headerSize + 20, let buffer, let c = DeviceIO.context(userdata) {
+                DeviceIO.sawRequest(UnsafeRawPointer(buffer), c)
+            }
+            return n
+        }
+        io.writev = { fd, iov, count, userdata in
+            if let iov, count == 2, let c = DeviceIO.context(userdata) { DeviceIO.patchReply(iov, c) }
+            return FuseDevice.writev(fd, iov, count)
+        }
+        io.splice_send = { fdIn, offIn, fdOut, offOut, length, flags, _ in
+            FuseDevice.splice(fdIn, offIn, fdOut, offOut, length, flags)
+        }
+        return fuse_session_custom_io(se, &io, fd) == 0
+    }
+
+    private static func context(_ userdata: UnsafeMutableRawPointer?) -> AdapterContext? {
+        userdata.map { Unmanaged<AdapterContext>.fromOpaque($0).takeUnretainedValue() }
+    }
+
+    /// Notes the INIT request: its unique id and whether the kernel offers passthrough.
+    private static func sawRequest(_ buffer: UnsafeRawPointer, _ c: AdapterContext) {
+        guard buffer.loadUnaligned(fromByteOffset: 4, as: UInt32.self) == opcodeInit else { return }
+        let unique = buffer.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+        let flags = buffer.loadUnaligned(fromByteOffset: headerSize + 12, as: UInt32.self)
+        let flags2 = buffer.loadUnaligned(fromByteOffset: headerSize + 16, as: UInt32.self)
+        let offered = flags & initExt != 0 && flags2 & passthroughFlags2 != 0
+        c.initRequest.withLock { $0 = (unique, offered) }
+    }
+
+    private static func patchReply(_ iov: UnsafeMutablePointer<iovec>, _ c: AdapterContext) {
+        guard let header = iov[0].iov_base, iov[0].iov_len >= 16, let payload = iov[1].iov_base else { return }
+        guard header.loadUnaligned(fromByteOffset: 4, as: Int32.self) == 0 else { return }
+        let unique = header.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+        if let pending = c.pendingOpens.take() {
+            patchOpen(payload, length: iov[1].iov_len, pending, c)
+        } else if let (initUnique, offered) = c.initRequest.withLock({ $0 }), unique == initUnique {
+            c.initRequest.withLock { $0 = nil }
+            patchInit(payload, length: iov[1].iov_len, offered: offered, c)
+        }
+    }
+
+    /// struct fuse_init_out: flags at 12, flags2 at 32, max_stack_depth at 36 (protocol 7.40).
+    private static func patchInit(_ payload: UnsafeMutableRawPointer, length: Int, offered: Bool, _ c: AdapterContext) {
+        guard c.passthroughWanted, offered, length >= 40 else { return }
+        let flags = payload.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
+        guard flags & initExt != 0, flags & writebackCache == 0 else { return }
+        let flags2 = payload.loadUnaligned(fromByteOffset: 32, as: UInt32.self)
+        payload.storeBytes(of: flags2 | passthroughFlags2, toByteOffset: 32, as: UInt32.self)
+        payload.storeBytes(of: UInt32(1), toByteOffset: 36, as: UInt32.self)
+        c.passthroughNegotiated.store(true, ordering: .releasing)
+    }
+
+    /// The fuse_open_out ends the payload of both open and create replies.
+    private static func patchOpen(
+        _ payload: UnsafeMutableRawPointer, length: Int, _ pending: PendingOpens.Pending, _ c: AdapterContext
+    ) {
+        guard length >= openOutSize else { return }
+        let at = length - openOutSize
+        guard payload.loadUnaligned(fromByteOffset: at, as: UInt64.self) == pending.handle else { return }
+        let flags = payload.loadUnaligned(fromByteOffset: at + 8, as: UInt32.self)
+        payload.storeBytes(of: flags | openPassthrough, toByteOffset: at + 8, as: UInt32.self)
+        payload.storeBytes(of: pending.backingID, toByteOffset: at + 12, as: Int32.self)
+        c.pendingOpens.markSent()
+    }
+}
+
+/// The passthrough open reply each worker thread is about to send (keyed by pthread_self).
+final class PendingOpens: Sendable {
+    struct Pending {
+        var handle: HandleID
+        var backingID: Int32
+    }
+
+    private let byThread = Mutex<[UInt: (pending: Pending?, sent: Bool)]>([:])
+    private let armed = Atomic<Int>(0)
+
+    /// Runs `reply` (one fuse_reply_* call) with the patch armed; returns whether the reply that
+    /// went out carried it.
+    func sending(_ pending: Pending, _ reply: () -> Void) -> Bool {
+        let me = UInt(pthread_self())
+        byThread.withLock { $0[me] = (pending, false) }
+        armed.add(1, ordering: .relaxed)
+        reply()
+        armed.subtract(1, ordering: .relaxed)
+        return byThread.withLock { $0.removeValue(forKey: me)?.sent ?? false }
+    }
+
+    /// The calling thread's armed patch, disarmed (so it applies to one reply at most).
+    func take() -> Pending? {
+        guard armed.load(ordering: .relaxed) > 0 else { return nil }
+        let me = UInt(pthread_self())
+        return byThread.withLock { t -> Pending? in
+            guard let p = t[me]?.pending else { return nil }
+            t[me] = (nil, false)
+            return p
+        }
+    }
+
+    func markSent() {
+        let me = UInt(pthread_self())
+        byThread.withLock { t in
+            if t[me] != nil { t[me] = (nil, true) }
+        }
+    }
+}
