@@ -34,9 +34,12 @@ extension OverlayFS {
                 let dstOpaque = dst.type == .directory ? try lowerHasName(sdir, spl, name) : false
                 try recordRedirect(upper, spath, src.data)
                 try recordRedirect(upper, dpath, dst.data)
+                // Marked before the exchange, so nothing can fail after it (the fuzzer found a
+                // failed marker reported as a failed rename that had happened). Where they are
+                // now, the marks change nothing: neither directory has a lower counterpart.
+                if srcOpaque { try setOpaque(upper, .tree(spath)) }
+                if dstOpaque { try setOpaque(upper, .tree(dpath)) }
                 try upper.rename(from: .tree(spath), to: .tree(dpath), flags: .exchange)
-                if srcOpaque { try setOpaque(upper, .tree(dpath)) }
-                if dstOpaque { try setOpaque(upper, .tree(spath)) }
                 trace("rename exchange \(spath) <-> \(dpath)")
                 state.withLock { $0.exchange(parent, name, newParent, newName) }
                 return

@@ -130,6 +130,7 @@ import Testing
         named("rename noReplace", rename("f", "fresh", .noReplace))
         named("rename exchange", rename("u", "cov", .exchange))
         named("rename exchange lower files", rename("f", "g", .exchange))
+        named("rename exchange dir onto a lower name", rename("uempty", "cov", .exchange))
         named("rename upper dir into lower dir", rename("uempty", "d1/moved"))
         named("rename upper dir over merged empty dir", rename("ud", "me"))
         func setattr(_ path: String, _ changes: AttrChanges) -> @Sendable (Fixture, () -> Void) throws -> Void {
