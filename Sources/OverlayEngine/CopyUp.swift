@@ -6,9 +6,11 @@ import LayerAPI
 extension OverlayFS {
     /// Makes sure `node` exists in the upper layer. `skipData`: the caller is about to truncate
     /// the file to 0 (O_TRUNC, truncate(0)), so its data need not be copied.
+    /// `truncating`: the caller is truncate(2) to 0; the finished copy is truncated before it is
+    /// installed, so the upper filesystem sets its times as for a truncate after the copy-up.
     /// Returns true when this call made the copy (with `skipData`: an empty file).
     @discardableResult
-    func copyUp(_ node: NodeID, skipData: Bool) throws(Errno) -> Bool {
+    func copyUp(_ node: NodeID, skipData: Bool, truncating: Bool = false) throws(Errno) -> Bool {
         let (_, placement) = try locate(node)
         if placement.upper {
             if placement.data != nil { return try copyUpData(node, skipData: skipData) }
@@ -25,12 +27,12 @@ extension OverlayFS {
         }
         try namespace.withLock { _ throws(Errno) in try ensureUpperDirectory(parent) }
         return try gates[Int(node % UInt64(gates.count))].lock.withLock { _ throws(Errno) -> Bool in
-            try copyUpLocked(node, skipData: skipData)
+            try copyUpLocked(node, skipData: skipData, truncating: truncating)
         }
     }
 
     /// Under the node's gate: copy the data into a work file, then rename it into place.
-    private func copyUpLocked(_ node: NodeID, skipData: Bool) throws(Errno) -> Bool {
+    private func copyUpLocked(_ node: NodeID, skipData: Bool, truncating: Bool) throws(Errno) -> Bool {
         let upper = try writable()
         let (path, placement) = try locate(node)
         if placement.upper { return false }  // another thread did it while we waited
@@ -44,6 +46,7 @@ extension OverlayFS {
         let work = Place.work(tmp)
         do {
             try buildCopy(of: path, in: lower, override: lowerOverride[li], stat: st, at: work, upper: upper, skipData: skipData)
+            if truncating && st.type == .regular { try upper.truncate(work, size: 0) }
             // Best effort (only inode numbers depend on it): the first name the upper takes.
             for name in Markers.originXattrs {
                 if (try? upper.setXattr(work, name, path.bytes, flags: [])) != nil { break }

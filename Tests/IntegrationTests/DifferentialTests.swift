@@ -78,6 +78,13 @@ extension Integration {
             try Self.expectSame(seed: 5, ops: [.create("c/b/h", mode: 0o4755)])
         }
 
+        /// truncate(2) to 0 of a lower file copied it up empty and skipped the truncate, so the
+        /// copy kept the lower mtime where the kernel's copy-up-and-truncate stamps "now".
+        @Test func difftestSeed307() throws {
+            try Self.expectSame(seed: 307, ops: [.truncate("e", size: 0)])
+            try Self.expectSame(seed: 327, ops: [.truncate("f/c/a", size: 0)])
+        }
+
         /// Renaming one name of a hard-linked file onto another (a no-op) left the engine's
         /// node at the old name while the kernel had moved it: the new name later said ENOENT.
         @Test func difftestSeed50() throws {
