@@ -49,7 +49,13 @@ private func installSessionOps(_ ops: inout fuse_lowlevel_ops) {
 private func installNodeOps(_ ops: inout fuse_lowlevel_ops) {
     ops.lookup = { req, parent, cname in
         serve(req) { _, c throws(Errno) in
-            .entry(try c.engine.lookup(parent: parent, name: try name(cname)))
+            let n = try name(cname)
+            do throws(Errno) {
+                return .entry(try c.engine.lookup(parent: parent, name: n))
+            } catch {
+                if error == .ENOENT { return .negativeEntry }
+                throw error
+            }
         }
     }
     ops.forget = { req, ino, nlookup in

@@ -11,6 +11,10 @@ enum Reply {
     case ok
     case error(Errno)
     case entry(Entry)
+    /// ENOENT from lookup, as a negative entry the kernel may cache for the entry timeout: every
+    /// name that appears later does so through a request on this mount (create, mkdir, mknod,
+    /// symlink, link, rename), which replaces the cached negative entry.
+    case negativeEntry
     case attr(FileStat)
     case readlink([UInt8])
     case open(HandleID, NodeID, UnsafeMutablePointer<fuse_file_info>)
@@ -58,6 +62,11 @@ private func send(_ req: fuse_req_t, _ reply: Reply, _ c: AdapterContext) {
             // The kernel never saw the node (interrupted request): undo the lookup count.
             c.engine.forget(e.node, lookups: 1)
         }
+    case .negativeEntry:
+        var p = fuse_entry_param()
+        p.ino = 0
+        p.entry_timeout = c.entryTimeout
+        fuse_reply_entry(req, &p)
     case .attr(let s):
         var st = cStat(s)
         fuse_reply_attr(req, &st, attrTimeout(s, c))

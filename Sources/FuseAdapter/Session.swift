@@ -14,7 +14,7 @@ public struct FuseMountConfig: Sendable, Hashable {
     /// Passed to libfuse as one `-o` list: allow_other, default_permissions, fsname=, subtype=, ro...
     /// Commas and backslashes inside an entry are escaped here.
     public var fuseOptions: [String]
-    /// Entry and attribute cache timeout in seconds (negative lookups are never cached).
+    /// Entry and attribute cache timeout in seconds (also for negative lookups).
     public var timeout: Double
     /// Maximum worker threads; 1 runs the single-threaded loop.
     public var threads: Int

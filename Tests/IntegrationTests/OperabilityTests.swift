@@ -40,10 +40,38 @@ extension Integration {
             try withShiftoverlay(s, lowers: [lower], extra: ["debug"]) { m in
                 #expect(lstatErrno(m.mountpoint + "/missing") == ENOENT)
                 #expect(read(m.mountpoint + "/a.txt") == "a")
+                #expect(!run(["getfattr", "-n", "user.missing", m.mountpoint + "/a.txt"]).ok)
                 let deadline = Date().addingTimeInterval(5)
-                while !m.log.contains("error: -2") && Date() < deadline { usleep(10_000) }
+                while !m.log.contains("error: -61") && Date() < deadline { usleep(10_000) }
                 #expect(m.log.contains("opcode: LOOKUP"), "\(m.log.prefix(2000))")
-                #expect(m.log.contains("error: -2"), "the ENOENT reply is traced")
+                #expect(m.log.contains("error: -61"), "the ENODATA reply is traced")
+            }
+        }
+
+        /// Lookups that find nothing are cached as negative entries; every way a name can
+        /// appear through the mount must still show it at once.
+        @Test func cachedMissingNamesAppearWhenCreated() throws {
+            let s = try Scratch("negative")
+            defer { s.remove() }
+            let lower = try s.dir("lower")
+            let upper = try s.dir("upper")
+            let work = try s.dir("work")
+            try write(lower + "/gone", "lower")
+            try withShiftoverlay(s, lowers: [lower], upper: upper, work: work) { m in
+                let names = ["f", "d", "l", "h", "r", "p", "gone", "x"]
+                let r = sh(
+                    """
+                    rm gone
+                    for n in \(names.joined(separator: " ")); do ! stat $n 2>/dev/null; done
+                    touch f; mkdir d; ln -s f l; ln f h; touch src; mv src r; mkfifo p
+                    printf 'again' > gone
+                    touch x.tmp; mv x.tmp x
+                    ls
+                    """, cwd: m.mountpoint)
+                #expect(r.ok, "\(r)")
+                #expect(r.stdout == "d\nf\ngone\nh\nl\np\nr\nx\n", "\(r)")
+                for n in names { #expect(lstatErrno(m.mountpoint + "/" + n) == 0, "\(n)") }
+                #expect(read(m.mountpoint + "/gone") == "again")
             }
         }
 
