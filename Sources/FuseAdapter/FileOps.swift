@@ -2,7 +2,7 @@ import CFuse
 import LayerAPI
 import OverlayEngine
 
-/// open, create, read, write, flush, release, fsync, fallocate.
+/// open, create, read, write, release, fsync, fallocate.
 func installFileOps(_ ops: inout fuse_lowlevel_ops) {
     ops.open = { req, ino, fi in
         serve(req) { req, c throws(Errno) in
@@ -33,13 +33,9 @@ func installFileOps(_ ops: inout fuse_lowlevel_ops) {
             return .written(try c.engine.write(fi.pointee.fh, data, at: Int64(off)))
         }
     }
-    ops.flush = { req, _, fi in
-        serve(req) { _, c throws(Errno) in
-            guard let fi else { throw .EBADF }
-            try c.engine.flush(fi.pointee.fh)
-            return .ok
-        }
-    }
+    // No flush: every write reaches the layer file before it is answered, so close(2) has
+    // nothing to report. libfuse answers FLUSH with ENOSYS and the kernel stops sending it (one
+    // request fewer per close).
     ops.release = { req, _, fi in
         serve(req) { _, c in
             if let fi {

@@ -131,13 +131,6 @@ extension OverlayFS {
         return total
     }
 
-    public func flush(_ handle: HandleID) throws(Errno) {
-        _ = try state.withLock { s throws(Errno) -> OpenFile in
-            guard let f = s.files[handle] else { throw .EBADF }
-            return f
-        }
-    }
-
     public func fsync(_ handle: HandleID, dataOnly: Bool) throws(Errno) {
         let file = try handleFile(handle)
         if options.fsync { try file.sync(dataOnly: dataOnly) }
