@@ -104,7 +104,7 @@ private func send(_ req: fuse_req_t, _ reply: Reply, _ c: AdapterContext) {
     }
 }
 
-private func entryParam(_ e: Entry, _ c: AdapterContext) -> fuse_entry_param {
+func entryParam(_ e: Entry, _ c: AdapterContext) -> fuse_entry_param {
     var p = fuse_entry_param()
     p.ino = e.node
     p.generation = e.generation

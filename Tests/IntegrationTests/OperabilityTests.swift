@@ -48,6 +48,27 @@ extension Integration {
             }
         }
 
+        /// ls -l of a fresh directory comes with the attributes in the listing (READDIRPLUS):
+        /// no LOOKUP per entry, and the right sizes.
+        @Test func listingCarriesAttributes() throws {
+            let s = try Scratch("readdirplus")
+            defer { s.remove() }
+            let lower = try s.dir("lower")
+            let upper = try s.dir("upper")
+            let work = try s.dir("work")
+            _ = try s.dir("lower/d")
+            for i in 0..<40 { try write(lower + "/d/f\(i)", String(repeating: "x", count: i)) }
+            try withShiftoverlay(s, lowers: [lower], upper: upper, work: work, extra: ["debug"]) { m in
+                let r = run(["stat", "-c", "%s", m.mountpoint + "/d"])
+                #expect(r.ok)
+                let before = m.log.components(separatedBy: "opcode: LOOKUP").count
+                let ls = sh("ls -l d | awk 'NR > 1 {s += $5} END {print NR - 1, s}'", cwd: m.mountpoint)
+                #expect(ls.stdout == "40 780\n", "\(ls)")
+                #expect(m.log.contains("opcode: READDIRPLUS"))
+                #expect(m.log.components(separatedBy: "opcode: LOOKUP").count == before, "no lookup per entry")
+            }
+        }
+
         /// Lookups that find nothing are cached as negative entries; every way a name can
         /// appear through the mount must still show it at once.
         @Test func cachedMissingNamesAppearWhenCreated() throws {
