@@ -35,6 +35,8 @@ final class AdapterContext: Sendable {
     let pendingOpens = PendingOpens()
     /// Opens answered as passthrough so far (for the status line).
     let passthroughOpens = Atomic<Int>(0)
+    /// Nodes whose opens never keep the page cache (see PageCache.swift).
+    let sharedData = Mutex(SharedDataNodes())
 
     init(
         engine: OverlayFS, entryTimeout: Double, attrTimeout: Double, posixACL: Bool = true, writeback: Bool = false,

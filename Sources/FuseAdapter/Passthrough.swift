@@ -1,3 +1,4 @@
+import CFuse
 import Glibc
 import LayerAPI
 import OverlayEngine
@@ -91,11 +92,15 @@ extension AdapterContext {
         }
     }
 
-    /// Sends an open or create reply (`reply` is the fuse_reply_* call; 0 = sent), as passthrough
-    /// when `passthroughOpen` says so. False when the kernel did not get the reply: the caller
-    /// then releases the handle.
-    func replyOpen(_ handle: HandleID, node: NodeID, _ reply: () -> Int32) -> Bool {
+    /// Sends an open or create reply (`reply` is the fuse_reply_* call with `fi`; 0 = sent), as
+    /// passthrough when `passthroughOpen` says so, else as a cached open that keeps the page
+    /// cache where that is safe. False when the kernel did not get the reply: the caller then
+    /// releases the handle.
+    func replyOpen(
+        _ handle: HandleID, node: NodeID, _ fi: UnsafeMutablePointer<fuse_file_info>, _ reply: () -> Int32
+    ) -> Bool {
         guard let id = passthroughOpen(handle, node: node) else {
+            setKeepCache(fi, node: node)
             let ok = reply() == 0
             if !ok { passthroughRelease(handle) }
             return ok

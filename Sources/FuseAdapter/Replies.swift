@@ -77,14 +77,14 @@ private func send(_ req: fuse_req_t, _ reply: Reply, _ c: AdapterContext) {
         }
     case .open(let h, let node, let fi):
         fi.pointee.fh = h
-        if !c.replyOpen(h, node: node, { fuse_reply_open(req, fi) }) { c.engine.release(h) }
+        if !c.replyOpen(h, node: node, fi, { fuse_reply_open(req, fi) }) { c.engine.release(h) }
     case .opendir(let h, let fi):
         fi.pointee.fh = h
         if fuse_reply_open(req, fi) != 0 { c.engine.releasedir(h) }
     case .create(let e, let h, let fi):
         fi.pointee.fh = h
         var p = entryParam(e, c)
-        if !c.replyOpen(h, node: e.node, { fuse_reply_create(req, &p, fi) }) {
+        if !c.replyOpen(h, node: e.node, fi, { fuse_reply_create(req, &p, fi) }) {
             c.engine.release(h)
             c.engine.forget(e.node, lookups: 1)
         }
