@@ -86,6 +86,18 @@ public struct EngineLog: Sendable {
     public static let silent = EngineLog(warning: { _ in })
 }
 
+/// What the overlay does with directory redirects (`trusted.overlay.redirect` on an upper
+/// directory: where its lower directories are, after a rename).
+public enum RedirectDir: Sendable, Hashable {
+    /// Renaming a directory that has lower layers records a redirect; redirects are followed.
+    case on
+    /// Redirects are followed, never made: such a rename fails with EXDEV (`mv` then copies).
+    /// The kernel's redirect_dir=off with its default redirect_always_follow.
+    case follow
+    /// Redirects are neither made nor followed.
+    case nofollow
+}
+
 public struct EngineOptions: Sendable {
     /// Storage <-> visible id tables (identity when empty).
     public var uidMap: IDMap = .identity
@@ -107,6 +119,8 @@ public struct EngineOptions: Sendable {
     /// overlayfs does); the data follows at the first open for write or truncate. Metacopy
     /// files made by the kernel are read correctly whatever this says.
     public var metacopy: Bool = false
+    /// redirect_dir (kernel overlayfs's option, same on-disk format; see Redirect.swift).
+    public var redirectDir: RedirectDir = .follow
     /// ino32_t: inode numbers folded into 32 bits (for 32-bit programs).
     public var ino32: Bool = false
     /// writeback: the kernel caches writes (FUSE writeback cache), so it may read through a

@@ -30,7 +30,7 @@ extension OverlayFS {
 
     /// The visible stat of a node found at `path`.
     func statNode(_ path: RelPath, _ placement: Placement) throws(Errno) -> FileStat {
-        var real = try providingLayer(placement).stat(path)
+        var real = try providingLayer(placement).stat(placement.providing(path))
         if let data = placement.data { real.blocks = metacopyBlocks(data, real.blocks) }
         return visibleStat(real, placement, at: path)
     }
@@ -119,7 +119,7 @@ extension OverlayFS {
     public func readlink(_ node: NodeID) throws(Errno) -> [UInt8] {
         let (path, placement) = try locate(node)
         guard placement.type == .symlink else { throw .EINVAL }
-        return try providingLayer(placement).readLink(path)
+        return try providingLayer(placement).readLink(placement.providing(path))
     }
 
     public func statfs() throws(Errno) -> FSStat {

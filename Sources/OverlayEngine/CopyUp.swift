@@ -41,15 +41,16 @@ extension OverlayFS {
             throw .EIO
         }
         let lower = lowers[li]
-        let st = try lower.stat(path)
+        let lowerPath = placement.lower(path)
+        let st = try lower.stat(lowerPath)
         let tmp = tempName()
         let work = Place.work(tmp)
         do {
-            try buildCopy(of: path, in: lower, override: lowerOverride[li], stat: st, at: work, upper: upper, skipData: skipData)
+            try buildCopy(of: lowerPath, in: lower, override: lowerOverride[li], stat: st, at: work, upper: upper, skipData: skipData)
             if truncating && st.type == .regular { try upper.truncate(work, size: 0) }
             // Best effort (only inode numbers depend on it): the first name the upper takes.
             for name in Markers.originXattrs {
-                if (try? upper.setXattr(work, name, path.bytes, flags: [])) != nil { break }
+                if (try? upper.setXattr(work, name, lowerPath.bytes, flags: [])) != nil { break }
             }
             // Stat now: once renamed into place, nothing may fail (the copy would be visible
             // while the node still says "lower").
@@ -59,7 +60,7 @@ extension OverlayFS {
                 let (now, nowPlacement) = try locate(node)
                 guard now == path, !nowPlacement.upper else { throw .ENOENT }
                 try installCopy(work, at: path, upper: upper, node: node, lowerStat: st, copied: copied) {
-                    $0 = Placement(upper: true, lowers: [], type: placement.type)
+                    $0 = Placement(upper: true, lowers: [], type: placement.type, lowerPath: $0.lowerPath)
                 }
             }
             trace("copy-up \(path) from lower \(li)")
@@ -75,7 +76,7 @@ extension OverlayFS {
     /// the node as upper (`update` changes its placement) under the inode number it showed before.
     /// Nothing can fail after the rename.
     func installCopy(
-        _ work: Place, at path: RelPath, upper: any UpperLayer, node: NodeID, lowerStat st: FileStat,
+        _ work: Place, at path: RelPath, upper: any UpperLayer, node: NodeID?, lowerStat st: FileStat,
         copied: FileStat, update: (inout Placement) -> Void
     ) throws(Errno) {
         let parentPath = path.parent
@@ -87,12 +88,12 @@ extension OverlayFS {
         state.withLock { s in
             let shown = s.inodes.visible(dev: st.dev, ino: st.ino)
             s.inodes.keep(dev: copied.dev, ino: copied.ino, as: shown)
-            if var n = s.nodes[node] {
+            if let node, var n = s.nodes[node] {
                 update(&n.placement)
                 s.nodes[node] = n
             }
         }
-        markStale(node)
+        if let node { markStale(node) }
         copyUps.add(1, ordering: .relaxed)
     }
 
@@ -218,15 +219,23 @@ extension OverlayFS {
             return n.parent
         }
         if node != 1 { try ensureUpperDirectory(parent) }
+        try copyUpDirectory(at: path, placement, node: node, upper: upper)
+    }
+
+    /// Under `namespace`, its parent already in the upper layer: copies the lower directory
+    /// with `placement` (lower path derived) up to `path`, the directory alone; `node`, if known,
+    /// is then recorded as upper.
+    func copyUpDirectory(at path: RelPath, _ placement: Placement, node: NodeID?, upper: any UpperLayer) throws(Errno) {
         guard let li = placement.lowers.first, li < lowers.count else {
             warn("directory copy-up of \(path): no lower layer")
             throw .EIO
         }
         let lower = lowers[li]
-        let st = try lower.stat(path)
+        let lowerPath = placement.lower(path)
+        let st = try lower.stat(lowerPath)
         let work = Place.work(tempName())
         do {
-            try buildCopy(of: path, in: lower, override: lowerOverride[li], stat: st, at: work, upper: upper, skipData: true)
+            try buildCopy(of: lowerPath, in: lower, override: lowerOverride[li], stat: st, at: work, upper: upper, skipData: true)
             let copied = try upper.stat(work)  // before the rename: after it nothing may fail
             try installCopy(work, at: path, upper: upper, node: node, lowerStat: st, copied: copied) { $0.upper = true }
             trace("copy-up dir \(path)")

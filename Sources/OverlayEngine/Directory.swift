@@ -3,15 +3,17 @@ import LayerAPI
 /// Merged directory listings (the kernel's readdir.c): read once per open directory, upper
 /// first, each name shown once, whiteouts and overlay-private entries hidden.
 extension OverlayFS {
-    /// The visible entries of the directory at `path` (without "." and "..").
+    /// The visible entries of the directory at `path` (without "." and ".."); its lower
+    /// directories are at `placement.lowerPath` when that is set.
     func mergedEntries(_ path: RelPath, _ placement: Placement) throws(Errno) -> [(name: Name, type: FileType, dev: UInt64, ino: UInt64)] {
-        var layers: [any Layer] = []
-        if placement.upper, let upper { layers.append(upper) }
-        for i in placement.lowers where i < lowers.count { layers.append(lowers[i]) }
+        var layers: [(layer: any Layer, path: RelPath)] = []
+        if placement.upper, let upper { layers.append((upper, path)) }
+        let lowerPath = placement.lower(path)
+        for i in placement.lowers where i < lowers.count { layers.append((lowers[i], lowerPath)) }
         var seen = Set<Name>()
         var hidden = Set<Name>()
         var out: [(name: Name, type: FileType, dev: UInt64, ino: UInt64)] = []
-        for layer in layers {
+        for (layer, path) in layers {
             let dirStat = try layer.stat(path)
             guard dirStat.isDirectory else { break }
             var newlyHidden: [Name] = []

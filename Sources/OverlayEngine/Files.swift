@@ -33,7 +33,7 @@ extension OverlayFS {
             if flags.contains(.truncate) && flags.isWritable { layerFlags.insert(.truncate) }
             file = try upper.open(.tree(path), layerFlags)
         } else {
-            file = try providingLayer(placement).open(path, layerFlags)
+            file = try providingLayer(placement).open(placement.providing(path), layerFlags)
         }
         return state.withLock { s in
             s.addFile(OpenFile(node: node, file: file, fromUpper: placement.upper && placement.data == nil, flags: flags))

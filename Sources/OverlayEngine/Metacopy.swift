@@ -20,14 +20,15 @@ extension OverlayFS {
     ]
     static let capabilityXattr: [UInt8] = Array("security.capability".utf8)
 
-    /// For an upper regular file at `path`: where its data lives if it is a metacopy file, else
-    /// nil. EIO (as the kernel) when it is marked but no lower file holds its data.
-    func metacopyData(_ path: RelPath) throws(Errno) -> LowerData? {
-        guard let upper, !lowers.isEmpty else { return nil }
+    /// For an upper regular file at `path` in a directory whose lower directories are at
+    /// `lowerDir`: where its data lives if it is a metacopy file, else nil. EIO (as the kernel)
+    /// when it is marked but no lower file holds its data.
+    func metacopyData(_ path: RelPath, lowerDir: RelPath) throws(Errno) -> LowerData? {
+        guard let upper, !lowers.isEmpty, let name = path.last else { return nil }
         guard Self.metacopyXattrs.contains(where: { (try? upper.getXattr(.tree(path), $0)) != nil }) else { return nil }
-        var target = path
+        var target = lowerDir.appending(name)
         if let redirect = Self.redirectXattrs.lazy.compactMap({ try? upper.getXattr(.tree(path), $0) }).first {
-            guard let p = Self.redirectTarget(redirect, from: path) else {
+            guard let p = Self.redirectTarget(redirect, from: target) else {
                 warn("metacopy \(path): bad redirect")
                 throw .EIO
             }
@@ -40,7 +41,8 @@ extension OverlayFS {
         return data
     }
 
-    /// The path a redirect value names: "/a/b" from the root, "b" next to `path`.
+    /// The lower path a redirect value names: "/a/b" from the root, "b" next to `path` (the
+    /// lower path the object would have without it).
     static func redirectTarget(_ value: [UInt8], from path: RelPath) -> RelPath? {
         let absolute = value.first == 0x2F
         var components: [Name] = []
@@ -115,11 +117,12 @@ extension OverlayFS {
             throw .EIO
         }
         let lower = lowers[li]
-        let st = try lower.stat(path)
+        let lowerPath = placement.lower(path)
+        let st = try lower.stat(lowerPath)
         let work = Place.work(tempName())
         do {
             try buildCopy(
-                of: path, in: lower, override: lowerOverride[li], stat: st, at: work, upper: upper, skipData: true,
+                of: lowerPath, in: lower, override: lowerOverride[li], stat: st, at: work, upper: upper, skipData: true,
                 metadataOnly: true)
             // No origin xattr: the data's path (or the redirect) names the origin, and one xattr
             // fits in the inode (ext4), so the copy takes no disk block.
@@ -130,7 +133,7 @@ extension OverlayFS {
                 let (now, nowPlacement) = try locate(node)
                 guard now == path, !nowPlacement.upper else { throw .ENOENT }
                 try installCopy(work, at: path, upper: upper, node: node, lowerStat: st, copied: copied) {
-                    $0 = Placement(upper: true, lowers: [], type: .regular, data: LowerData(layer: li, path: path))
+                    $0 = Placement(upper: true, lowers: [], type: .regular, data: LowerData(layer: li, path: lowerPath))
                 }
             }
             trace("metacopy \(path) from lower \(li)")
@@ -247,7 +250,7 @@ extension OverlayFS {
 
     /// Sets one of the overlay's private xattrs: the kernel's trusted name, or its user name
     /// where trusted xattrs cannot be written.
-    private func setPrivate(_ upper: any UpperLayer, _ place: Place, _ names: [[UInt8]], _ value: [UInt8]) throws(Errno) {
+    func setPrivate(_ upper: any UpperLayer, _ place: Place, _ names: [[UInt8]], _ value: [UInt8]) throws(Errno) {
         var last = Errno.EOPNOTSUPP
         for name in names {
             do {

@@ -4,12 +4,26 @@ import LayerAPI
 /// for a directory, the indices of the lower layers whose directory at the same path merges into
 /// it (top first, stopping at an opaque one); for a non-directory not in the upper, the single
 /// lower layer that provides it; for a non-directory in the upper, empty. `data`: for a
-/// metacopy upper file (metadata only, see Metacopy.swift), where its data lives.
+/// metacopy upper file (metadata only, see Metacopy.swift), where its data lives. `lowerPath`:
+/// where its lower part is when that is not its own path (see Redirect.swift).
 struct Placement: Hashable, Sendable {
     var upper: Bool
     var lowers: [Int]
     var type: FileType
     var data: LowerData? = nil
+    /// The object's path in the lower layers, when a redirected directory (it, or one above it)
+    /// put its lower part somewhere else than its path in the overlay. In the node table: set on
+    /// a redirected directory and on what lookups found under one; nil means "the parent's lower
+    /// path + the name" (the overlay path when no ancestor is redirected). A lower path never
+    /// changes once known (a rename records it as a redirect), so a stored one stays right.
+    /// As returned by `locate`: the derived value, nil only when it equals the overlay path.
+    var lowerPath: RelPath? = nil
+
+    /// The path of this object in its lower layers, given its overlay path.
+    func lower(_ path: RelPath) -> RelPath { lowerPath ?? path }
+
+    /// The path of this object in the layer `providingLayer` returns for it.
+    func providing(_ path: RelPath) -> RelPath { upper ? path : lowerPath ?? path }
 }
 
 /// The lower file holding the data of a metacopy upper file.
@@ -81,6 +95,26 @@ struct State: Sendable {
             cur = n.parent
         }
         return RelPath(names.reversed())
+    }
+
+    /// The path of `id` from the root, and its lower path when that differs (derived from the
+    /// nearest node, itself or an ancestor, that knows its own: see `Placement.lowerPath`); nil
+    /// when it or an ancestor is detached or unknown.
+    func location(of id: NodeID) -> (path: RelPath, lowerPath: RelPath?)? {
+        var names: [Name] = []
+        var cur = id
+        var anchor: (lowerPath: RelPath, below: Int)?
+        while cur != 1 {
+            guard let n = nodes[cur], !n.detached else { return nil }
+            if anchor == nil, let l = n.placement.lowerPath { anchor = (l, names.count) }
+            names.append(n.name)
+            cur = n.parent
+        }
+        let path = RelPath(names.reversed())
+        guard let anchor else { return (path, nil) }
+        var lower = anchor.lowerPath
+        for name in names[0..<anchor.below].reversed() { lower = lower.appending(name) }
+        return (path, lower == path ? nil : lower)
     }
 
     /// Records that the kernel looked up (parent, name) and found `placement`; returns the node

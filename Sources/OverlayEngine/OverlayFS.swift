@@ -108,11 +108,14 @@ public final class OverlayFS: Sendable {
         if let debug = options.log.debug { debug(message()) }
     }
 
-    /// The node's current path and placement, or ENOENT if it is gone.
+    /// The node's current path and placement (with its lower path derived, see
+    /// `Placement.lowerPath`), or ENOENT if it is gone.
     func locate(_ node: NodeID) throws(Errno) -> (path: RelPath, placement: Placement) {
         let found = state.withLock { s -> (RelPath, Placement)? in
-            guard let n = s.nodes[node], let p = s.path(of: node) else { return nil }
-            return (p, n.placement)
+            guard let n = s.nodes[node], let (p, lower) = s.location(of: node) else { return nil }
+            var placement = n.placement
+            placement.lowerPath = lower
+            return (p, placement)
         }
         guard let found else { throw .ENOENT }
         return found

@@ -13,7 +13,7 @@ extension OverlayFS {
     /// The override recorded on the object at `path`, if its layer uses overrides and it has one.
     func storedOverride(_ placement: Placement, _ path: RelPath) -> OverrideStat? {
         guard let name = overrideName(placement), let layer = try? providingLayer(placement),
-            let value = try? layer.getXattr(path, name)
+            let value = try? layer.getXattr(placement.providing(path), name)
         else { return nil }
         return OverrideStat(parsing: value)
     }

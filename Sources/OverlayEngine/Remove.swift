@@ -36,7 +36,10 @@ extension OverlayFS {
             guard placement.type == .directory else { throw .ENOTDIR }
             let path = dir.appending(name)
             if !(try mergedEntries(path, placement).isEmpty) { throw .ENOTEMPTY }
-            var needWhiteout = !placement.lowers.isEmpty
+            // A redirected directory's lower directories are elsewhere: whether its name needs
+            // a whiteout depends on the parent's lower directories only.
+            let redirected = placement.lower(path) != parentPlacement.lower(dir).appending(name)
+            var needWhiteout = !placement.lowers.isEmpty && !redirected
             if !needWhiteout { needWhiteout = try lowerHasName(dir, parentPlacement, name) }
             if needWhiteout { try ensureUpperDirectory(parent) }
             if placement.upper {

@@ -1,9 +1,10 @@
 import LayerAPI
 
-/// rename and RENAME_EXCHANGE / RENAME_NOREPLACE. A directory that has lower layers cannot be
-/// moved (EXDEV, as kernel overlayfs without redirect_dir: `mv` then copies); anything else is
+/// rename and RENAME_EXCHANGE / RENAME_NOREPLACE. Anything but a directory with lower layers is
 /// copied up first and moved in the upper layer, leaving a whiteout where a lower object would
-/// otherwise show through.
+/// otherwise show through. A directory with lower layers is moved with a redirect when
+/// redirect_dir is on (Redirect.swift), else refused with EXDEV (as kernel overlayfs without
+/// redirect_dir: `mv` then copies).
 extension OverlayFS {
     public func rename(parent: NodeID, name: Name, newParent: NodeID, newName: Name, flags: RenameFlags) throws(Errno) {
         let upper = try writable()
@@ -18,22 +19,31 @@ extension OverlayFS {
             let (sdir, spl) = try locate(parent)
             let (ddir, dpl) = try locate(newParent)
             guard spl.type == .directory, dpl.type == .directory else { throw .ENOTDIR }
-            guard let (src, sst) = try resolve(sdir, spl, name) else { throw .ENOENT }
+            guard let (found, sst) = try resolve(sdir, spl, name) else { throw .ENOENT }
+            var src = found
             let dstFound = try resolve(ddir, dpl, newName)
             let spath = sdir.appending(name)
             let dpath = ddir.appending(newName)
-            if src.type == .directory && !src.lowers.isEmpty { throw .EXDEV }
+            let srcRedirects = src.type == .directory && !src.lowers.isEmpty
+            if srcRedirects && options.redirectDir != .on { throw .EXDEV }
             if spath == dpath { return }
+            let sameDirectory = parent == newParent
             if flags.contains(.exchange) {
-                guard let (dst, _) = dstFound else { throw .ENOENT }
-                if dst.type == .directory && !dst.lowers.isEmpty { throw .EXDEV }
-                guard src.upper, dst.upper else { throw .EXDEV }
+                guard let (dstNow, _) = dstFound else { throw .ENOENT }
+                var dst = dstNow
+                let dstRedirects = dst.type == .directory && !dst.lowers.isEmpty
+                if dstRedirects && options.redirectDir != .on { throw .EXDEV }
                 try ensureUpperDirectory(parent)
                 try ensureUpperDirectory(newParent)
-                let srcOpaque = src.type == .directory ? try lowerHasName(ddir, dpl, newName) : false
-                let dstOpaque = dst.type == .directory ? try lowerHasName(sdir, spl, name) : false
+                if srcRedirects { src = try copyUpForMove(parent, name, spath, src) }
+                if dstRedirects { dst = try copyUpForMove(newParent, newName, dpath, dst) }
+                guard src.upper, dst.upper else { throw .EXDEV }
+                let srcOpaque = src.type == .directory && !srcRedirects ? try lowerHasName(ddir, dpl, newName) : false
+                let dstOpaque = dst.type == .directory && !dstRedirects ? try lowerHasName(sdir, spl, name) : false
                 try recordRedirect(upper, spath, src.data)
                 try recordRedirect(upper, dpath, dst.data)
+                if srcRedirects { try setDirectoryRedirect(upper, spath, src, sameDirectory: sameDirectory) }
+                if dstRedirects { try setDirectoryRedirect(upper, dpath, dst, sameDirectory: sameDirectory) }
                 // Marked before the exchange, so nothing can fail after it (the fuzzer found a
                 // failed marker reported as a failed rename that had happened). Where they are
                 // now, the marks change nothing: neither directory has a lower counterpart.
@@ -41,10 +51,15 @@ extension OverlayFS {
                 if dstOpaque { try setOpaque(upper, .tree(dpath)) }
                 try upper.rename(from: .tree(spath), to: .tree(dpath), flags: .exchange)
                 trace("rename exchange \(spath) <-> \(dpath)")
-                state.withLock { $0.exchange(parent, name, newParent, newName) }
+                state.withLock { s in
+                    s.exchange(parent, name, newParent, newName)
+                    // Redirected now: their lower paths no longer follow from their names.
+                    if srcRedirects, let id = s.child(newParent, newName) { s.nodes[id]?.placement.lowerPath = src.lower(spath) }
+                    if dstRedirects, let id = s.child(parent, name) { s.nodes[id]?.placement.lowerPath = dst.lower(dpath) }
+                }
                 return
             }
-            guard src.upper else { throw .EXDEV }
+            guard src.upper || srcRedirects else { throw .EXDEV }
             if let (dst, dstStat) = dstFound {
                 if flags.contains(.noReplace) { throw .EEXIST }
                 if dst.upper && dstStat.dev == sst.dev && dstStat.ino == sst.ino && src.upper {
@@ -64,6 +79,10 @@ extension OverlayFS {
                 }
             }
             try ensureUpperDirectory(newParent)
+            if srcRedirects {
+                src = try copyUpForMove(parent, name, spath, src)
+                try setDirectoryRedirect(upper, spath, src, sameDirectory: sameDirectory)
+            }
             let srcNeedsWhiteout = try lowerHasName(sdir, spl, name)
             let dstHasLower = try lowerHasName(ddir, dpl, newName)
             // Clear what the upper holds at the destination but does not show (nothing visible
@@ -76,7 +95,9 @@ extension OverlayFS {
             } else if dstFound == nil, src.type == .directory {
                 dstWhiteoutDevice = try Self.statIfPresent(upper, dpath)?.isWhiteoutDevice == true
             }
-            if src.type == .directory && dstHasLower { try setOpaque(upper, .tree(spath)) }
+            // A moved pure upper directory must not merge with what the lowers have at its new
+            // name; a redirected one merges with its own lower directories only.
+            if src.type == .directory && !srcRedirects && dstHasLower { try setOpaque(upper, .tree(spath)) }
             try recordRedirect(upper, spath, src.data)
             if dstWhiteoutDevice {
                 // A directory cannot replace a whiteout device: exchange them, so the whiteout
@@ -96,10 +117,13 @@ extension OverlayFS {
             }
             if let wh = Markers.whiteoutName(for: newName) { try? upper.unlink(.tree(ddir.appending(wh))) }
             trace("rename \(spath) -> \(dpath)")
+            let moved = Placement(
+                upper: true, lowers: srcRedirects ? src.lowers : [], type: src.type, data: src.data,
+                lowerPath: srcRedirects ? src.lower(spath) : nil)
             state.withLock { s in
                 if let id = s.child(parent, name) {
                     s.move(id, to: newParent, name: newName)
-                    s.nodes[id]?.placement = Placement(upper: true, lowers: [], type: src.type, data: src.data)
+                    s.nodes[id]?.placement = moved
                 } else if let other = s.child(newParent, newName) {
                     s.detach(other)
                 }

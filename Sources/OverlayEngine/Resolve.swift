@@ -37,29 +37,43 @@ extension OverlayFS {
         return .absent
     }
 
-    /// Resolves `name` in a directory with placement `parent` at `dir`. Returns nil when the name
-    /// is absent or whited out, else its placement and the stat of the providing object.
+    /// Resolves `name` in a directory with placement `parent` at `dir` (its lower directories
+    /// are at `parent.lowerPath`, see `locate`). Returns nil when the name is absent or whited
+    /// out, else its placement and the stat of the providing object. An upper directory with a
+    /// redirect merges with the lower directories the redirect names (see Redirect.swift).
     func resolve(_ dir: RelPath, _ parent: Placement, _ name: Name) throws(Errno) -> (Placement, FileStat)? {
         if Markers.isReservedName(name) { return nil }
+        let lowerDir = parent.lower(dir)
+        let lowerPath = parent.lowerPath?.appending(name)
         var result: Placement?
         var top = FileStat()
-        let path = dir.appending(name)
         if parent.upper, let upper {
+            let path = dir.appending(name)
             switch try Self.probe(upper, dir, name) {
             case .whiteout: return nil
             case .absent: break
             case .found(let st):
-                top = st
-                result = Placement(upper: true, lowers: [], type: st.type)
-                if !st.isDirectory || parent.lowers.isEmpty || Self.isOpaque(upper, path) {
-                    let data = st.type == .regular ? try metacopyData(path) : nil
-                    return (Placement(upper: true, lowers: [], type: st.type, data: data), st)
+                let alone = Placement(upper: true, lowers: [], type: st.type, lowerPath: lowerPath)
+                guard st.isDirectory else {
+                    var p = alone
+                    if st.type == .regular { p.data = try metacopyData(path, lowerDir: lowerDir) }
+                    return (p, st)
                 }
+                let redirect = try redirect(of: path, lowerDir: lowerDir)
+                if parent.lowers.isEmpty && redirect == nil { return (alone, st) }
+                if Self.isOpaque(upper, path) { return (alone, st) }
+                if let redirect {
+                    let lowers = try redirectedLowers(redirect, parent: parent)
+                    return (Placement(upper: true, lowers: lowers, type: .directory, lowerPath: redirect.path), st)
+                }
+                top = st
+                result = alone
             }
         }
+        let lowerObject = lowerDir.appending(name)
         for (k, i) in parent.lowers.enumerated() where i < lowers.count {
             let layer = lowers[i]
-            switch try Self.probe(layer, dir, name) {
+            switch try Self.probe(layer, lowerDir, name) {
             case .whiteout:
                 return result.map { ($0, top) }
             case .absent:
@@ -72,11 +86,12 @@ extension OverlayFS {
                     result = r
                 } else {
                     top = st
-                    result = Placement(upper: false, lowers: [i], type: st.type)
-                    if !st.isDirectory { return (result ?? Placement(upper: false, lowers: [i], type: st.type), st) }
+                    let found = Placement(upper: false, lowers: [i], type: st.type, lowerPath: lowerPath)
+                    if !st.isDirectory { return (found, st) }
+                    result = found
                 }
                 let isBottom = k == parent.lowers.count - 1
-                if !isBottom && Self.isOpaque(layer, path) { return result.map { ($0, top) } }
+                if !isBottom && Self.isOpaque(layer, lowerObject) { return result.map { ($0, top) } }
             }
         }
         return result.map { ($0, top) }
@@ -85,8 +100,9 @@ extension OverlayFS {
     /// True when some lower layer below the upper still has a visible object at `name` in a
     /// directory with placement `parent`: removing the name then needs a whiteout.
     func lowerHasName(_ dir: RelPath, _ parent: Placement, _ name: Name) throws(Errno) -> Bool {
+        let lowerDir = parent.lower(dir)
         for i in parent.lowers where i < lowers.count {
-            switch try Self.probe(lowers[i], dir, name) {
+            switch try Self.probe(lowers[i], lowerDir, name) {
             case .whiteout: return false
             case .absent: continue
             case .found: return true

@@ -7,14 +7,14 @@ extension OverlayFS {
         guard options.xattrs else { throw .EOPNOTSUPP }
         if Markers.isPrivateXattr(name) { throw .ENODATA }
         let (path, placement) = try locate(node)
-        let value = try providingLayer(placement).getXattr(path, name)
+        let value = try providingLayer(placement).getXattr(placement.providing(path), name)
         return IDXattrs.toVisible(name, value, uid: options.uidMap, gid: options.gidMap)
     }
 
     public func listxattr(_ node: NodeID) throws(Errno) -> [[UInt8]] {
         guard options.xattrs else { throw .EOPNOTSUPP }
         let (path, placement) = try locate(node)
-        return try providingLayer(placement).listXattr(path).filter { !Markers.isPrivateXattr($0) }
+        return try providingLayer(placement).listXattr(placement.providing(path)).filter { !Markers.isPrivateXattr($0) }
     }
 
     public func setxattr(_ node: NodeID, name: [UInt8], value: [UInt8], flags: XattrFlags, caller: Caller) throws(Errno) {
@@ -34,7 +34,7 @@ extension OverlayFS {
         if Markers.isPrivateXattr(name) { throw .EPERM }
         let (path, placement) = try locate(node)
         // Nothing to copy up for a name the object does not have.
-        _ = try providingLayer(placement).getXattr(path, name)
+        _ = try providingLayer(placement).getXattr(placement.providing(path), name)
         try copyUpMetadata(node)
         let (now, _) = try locate(node)
         try upper.removeXattr(.tree(now), name)

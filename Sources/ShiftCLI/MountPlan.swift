@@ -47,6 +47,9 @@ public struct MountPlan: Sendable, Equatable {
     public var staticNlink: Bool = false
     /// metacopy=on: metadata changes of a lower file copy up only its metadata.
     public var metacopy: Bool = false
+    /// redirect_dir=on: renaming a directory with lower layers records a redirect (off: such a
+    /// rename fails with EXDEV; redirects are followed unless nofollow).
+    public var redirectDir: RedirectDir = .follow
     public var ino32: Bool = false
     public var writeback: Bool = false
     /// passthrough=on|off: FUSE passthrough for whole upper-layer files (default on).

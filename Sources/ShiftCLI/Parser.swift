@@ -119,6 +119,12 @@ public enum Parser {
         plan.xattrs = !state.noXattrs
         plan.staticNlink = state.staticNlink
         plan.metacopy = state.metacopy
+        // metacopy=on needs directory redirects, as in the kernel: it turns them on unless
+        // redirect_dir= says otherwise, which is a conflict.
+        if state.metacopy, let r = state.redirectDir, r != .on {
+            throw CLIError("metacopy=on conflicts with redirect_dir=\(r == .nofollow ? "nofollow" : "off") (metacopy=on needs redirect_dir=on)")
+        }
+        plan.redirectDir = state.metacopy ? .on : state.redirectDir ?? .follow
         plan.ino32 = state.ino32
         plan.writeback = state.writeback
         plan.passthrough = state.passthrough
@@ -169,6 +175,8 @@ struct OptionState {
     var noXattrs = false
     var staticNlink = false
     var metacopy = false
+    /// redirect_dir= as given (nil: not given).
+    var redirectDir: RedirectDir?
     var ino32 = false
     var writeback = false
     var passthrough = true
@@ -240,14 +248,12 @@ struct OptionState {
             // Inode numbers always carry the layer's filesystem in their top bits (as xino=on).
             guard let v = value, ["off", "auto", "on"].contains(v) else { throw CLIError("xino=\(value ?? ""): expected off, auto or on") }
         case "redirect_dir":
-            // Directory redirects are never written; without them a lower directory cannot be renamed
-            // (EXDEV), which is what off / nofollow mean.
+            // The kernel's values; off means follow, as with its default redirect_always_follow.
             switch value {
-            case "off", "nofollow": break
-            case let v:
-                warnings.append(
-                    "redirect_dir=\(v ?? ""): directory redirects are not supported (renaming a lower directory fails with EXDEV); "
-                        + "the file redirects of metacopy=on are written and followed")
+            case "on": redirectDir = .on
+            case "off", "follow": redirectDir = .follow
+            case "nofollow": redirectDir = .nofollow
+            case let v: throw CLIError("redirect_dir=\(v ?? ""): expected on, off, follow or nofollow")
             }
         case "squash_to_root" where value == nil:
             squashToRoot = true

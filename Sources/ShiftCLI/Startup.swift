@@ -44,6 +44,7 @@ enum Startup {
         options.xattrs = plan.xattrs
         options.staticNlink = plan.staticNlink
         options.metacopy = plan.metacopy
+        options.redirectDir = plan.redirectDir
         options.ino32 = plan.ino32
         options.writebackCache = plan.writeback
         let toSyslog = !plan.foreground

@@ -12,8 +12,10 @@ import Testing
 
     /// The layers every case starts from: lower-only files, directories and a deep chain, upper
     /// files, a whiteout, a file in both, merged directories (empty and not).
-    static func fixture() throws -> Fixture {
-        try Fixture { b in
+    static func fixture(redirectDir: Bool = false) throws -> Fixture {
+        var options = EngineOptions()
+        if redirectDir { options.redirectDir = .on }
+        return try Fixture(options: options) { b in
             let lo = b.lowers[0]
             guard let up = b.upper else { throw Errno.EIO }
             try b.file(lo, "d1/d2/deep", "deep data", mode: 0o640, uid: 5, gid: 6)
@@ -41,6 +43,8 @@ import Testing
     /// the engine call(s) under test.
     struct Case: Sendable {
         let name: String
+        /// Runs with redirect_dir=on.
+        var redirectDir = false
         let run: @Sendable (Fixture, () -> Void) throws -> Void
     }
 
@@ -49,8 +53,8 @@ import Testing
 
     static let cases: [Case] = {
         var c: [Case] = []
-        func named(_ name: String, _ run: @escaping @Sendable (Fixture, () -> Void) throws -> Void) {
-            c.append(Case(name: name, run: run))
+        func named(_ name: String, redirectDir: Bool = false, _ run: @escaping @Sendable (Fixture, () -> Void) throws -> Void) {
+            c.append(Case(name: name, redirectDir: redirectDir, run: run))
         }
         func create(_ dir: String, _ name: String) -> @Sendable (Fixture, () -> Void) throws -> Void {
             { f, arm in
@@ -133,6 +137,10 @@ import Testing
         named("rename exchange dir onto a lower name", rename("uempty", "cov", .exchange))
         named("rename upper dir into lower dir", rename("uempty", "d1/moved"))
         named("rename upper dir over merged empty dir", rename("ud", "me"))
+        named("rename lower dir chain with redirect", redirectDir: true, rename("d1/d2", "ld/d2"))
+        named("rename lower dir in its directory with redirect", redirectDir: true, rename("d1", "d1b"))
+        named("rename merged dir with redirect", redirectDir: true, rename("ld", "empty/ld"))
+        named("rename exchange of merged and lower dirs with redirect", redirectDir: true, rename("ld", "d1", .exchange))
         func setattr(_ path: String, _ changes: AttrChanges) -> @Sendable (Fixture, () -> Void) throws -> Void {
             { f, arm in
                 let node = try f.node(path)
@@ -224,7 +232,7 @@ import Testing
     static func attempt(
         _ c: Case, fault: (errno: Errno, call: Int, onLower: Bool)?
     ) throws -> (Fixture, Errno?, fired: Bool, calls: Int) {
-        let f = try fixture()
+        let f = try fixture(redirectDir: c.redirectDir)
         let layer: MemoryLayer? = fault.map { $0.onLower ? f.lowers[0] : f.upper } ?? f.upper
         var start = 0
         let arm = {
@@ -243,7 +251,7 @@ import Testing
 
     static func check(_ c: Case, onLower: Bool) throws -> Int {
         // Reference runs: the tree before, and after a fault-free run.
-        let base = try fixture()
+        let base = try fixture(redirectDir: c.redirectDir)
         let before = try visibleTree(base)
         let (clean, cleanError, _, _) = try attempt(c, fault: nil)
         #expect(cleanError == nil, "\(c.name): fails without a fault: \(String(describing: cleanError))")
