@@ -12,6 +12,7 @@
 #
 #   bash scripts/difftest.sh                      # seeds 1..200, 300 ops each, at most 30 min
 #   SEEDS=1000..1100 OPS=500 TIME=600 bash scripts/difftest.sh
+#   MODE=metacopy bash scripts/difftest.sh        # kernel metacopy=on,redirect_dir=on vs shiftoverlay metacopy=on
 #   bash scripts/difftest.sh --seed 42 --ops 1000 # any tester options are passed on instead
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,5 +32,11 @@ fi
 SEEDS=${SEEDS:-1..200}
 OPS=${OPS:-300}
 TIME=${TIME:-1800}
-echo "== shiftoverlay-difftest --seeds $SEEDS --ops $OPS --time $TIME"
-exec "${SUDO[@]}" "$bin" --seeds "$SEEDS" --ops "$OPS" --time "$TIME"
+MODE=${MODE:-plain}
+case "$MODE" in
+    plain) mode_args=() ;;
+    metacopy) mode_args=(--metacopy) ;;
+    *) echo "difftest.sh: MODE=$MODE: expected plain or metacopy" >&2; exit 2 ;;
+esac
+echo "== shiftoverlay-difftest --seeds $SEEDS --ops $OPS --time $TIME ${mode_args[*]}"
+exec "${SUDO[@]}" "$bin" --seeds "$SEEDS" --ops "$OPS" --time "$TIME" "${mode_args[@]}"

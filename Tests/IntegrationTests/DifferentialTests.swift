@@ -16,6 +16,7 @@ extension Integration {
         static let seeds: [UInt64] = Array(1...12)
         static let opsPerSeed = 150
         static let budgetSeconds = 35.0
+        static let metacopyBudgetSeconds = 40.0
         static let shrinkSeconds = 20.0
 
         @Test func fixedSeedsMatchKernelOverlayfs() throws {
@@ -37,12 +38,33 @@ extension Integration {
             #expect(total >= 100, "only \(total) operations compared")
         }
 
+        /// The metacopy mode (kernel metacopy=on,redirect_dir=on against shiftoverlay
+        /// metacopy=on): metadata-only copy-ups, file and directory redirects. A few seeds in CI;
+        /// `MODE=metacopy bash scripts/difftest.sh` is the campaign.
+        @Test func fixedSeedsMatchKernelOverlayfsWithMetacopy() throws {
+            let deadline = Date().addingTimeInterval(Self.metacopyBudgetSeconds)
+            var total = 0
+            for seed in Self.seeds.prefix(3) where Date() < deadline {
+                let t = try DiffTester(seed: seed, binary: Env.binary, mode: .metacopy)
+                defer { t.cleanup() }
+                let r = try t.runRandom(count: Self.opsPerSeed, deadline: deadline, shrinkSeconds: Self.shrinkSeconds)
+                total += r.opsCompared
+                if let m = r.mismatch {
+                    Issue.record(
+                        "shiftoverlay differs from kernel overlayfs with metacopy (seed \(seed), \(r.originalLength) ops, shrunk to \(m.ops.count)):\n\(m.detail)\nRegression test:\n\(m.regressionTest)"
+                    )
+                    return
+                }
+            }
+            #expect(total >= Self.opsPerSeed, "only \(total) operations compared")
+        }
+
         /// Replays `ops` on the layer stack of `seed` and expects no difference: the form in
         /// which the tester prints a shrunk mismatch.
         static func expectSame(
-            seed: UInt64, ops: [DiffOp], sourceLocation: SourceLocation = #_sourceLocation
+            seed: UInt64, mode: DiffMode = .plain, ops: [DiffOp], sourceLocation: SourceLocation = #_sourceLocation
         ) throws {
-            let t = try DiffTester(seed: seed, binary: Env.binary)
+            let t = try DiffTester(seed: seed, binary: Env.binary, mode: mode)
             defer { t.cleanup() }
             if let m = try t.replay(ops) {
                 Issue.record("seed \(seed): \(m.detail)", sourceLocation: sourceLocation)

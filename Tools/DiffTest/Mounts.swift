@@ -11,9 +11,22 @@ struct StackDirs {
     var lowers: [String] { (0..<lowerCount).map { "\(dir)/lower\($0)" } }
     var upper: String { dir + "/upper" }
 
-    func options(work: String) -> String {
-        "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(upper),workdir=\(work)"
+    func options(work: String, extra: [String] = []) -> String {
+        (["lowerdir=\(lowers.joined(separator: ":"))", "upperdir=\(upper)", "workdir=\(work)"] + extra)
+            .joined(separator: ",")
     }
+}
+
+/// Which overlay features both sides run with.
+public enum DiffMode: String, Sendable, CaseIterable {
+    /// The defaults: no metacopy, no directory redirects (renaming a lower directory is EXDEV).
+    case plain
+    /// Kernel `metacopy=on,redirect_dir=on`; shiftoverlay `metacopy=on` (which implies
+    /// redirect_dir=on): metadata-only copy-up, file and directory redirects.
+    case metacopy
+
+    var kernelOptions: [String] { self == .metacopy ? ["metacopy=on", "redirect_dir=on"] : [] }
+    var shiftoverlayOptions: [String] { self == .metacopy ? ["metacopy=on"] : [] }
 }
 
 /// Mounts shiftoverlay (`-f`, a child process) on `a` and kernel overlayfs on `b` for the duration
@@ -26,7 +39,8 @@ struct StackDirs {
 /// beat came for `hangSeconds`; the FUSE connection then fails with ENOTCONN and the run ends
 /// with a mismatch instead of hanging.
 func withMountPair<T>(
-    binary: String, shift a: StackDirs, kernel b: StackDirs, in dir: String, hangSeconds: Double = 60,
+    binary: String, shift a: StackDirs, kernel b: StackDirs, in dir: String, mode: DiffMode = .plain,
+    hangSeconds: Double = 60,
     _ body: (_ shiftRoot: String, _ kernelRoot: String, _ beat: () -> Void) throws -> T
 ) throws -> T {
     let sm = dir + "/sm/merged"
@@ -35,7 +49,7 @@ func withMountPair<T>(
     let kwork = dir + "/kwork"
     for d in [sm, km, swork, kwork] { try makeDirs(d) }
     let log = dir + "/shiftoverlay.log"
-    let child = try spawn([binary, "-f", "-o", a.options(work: swork), sm], log: log)
+    let child = try spawn([binary, "-f", "-o", a.options(work: swork, extra: mode.shiftoverlayOptions), sm], log: log)
     defer {
         if isMounted(sm) { _ = command(["fusermount3", "-u", sm], timeout: 20) }
         if !child.wait(seconds: 5) { child.terminate() }
@@ -53,7 +67,7 @@ func withMountPair<T>(
         if Date() > deadline { throw DiffTestError("shiftoverlay did not mount \(sm) within 10 s") }
         usleep(5_000)
     }
-    try checkedCommand(["mount", "-t", "overlay", "overlay", "-o", b.options(work: kwork), km], timeout: 30)
+    try checkedCommand(["mount", "-t", "overlay", "overlay", "-o", b.options(work: kwork, extra: mode.kernelOptions), km], timeout: 30)
     defer {
         if command(["umount", km], timeout: 30).status != 0 { _ = command(["umount", "-l", km], timeout: 10) }
     }

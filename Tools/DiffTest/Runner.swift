@@ -10,18 +10,22 @@ public struct DiffMismatch: Sendable {
     public let seed: UInt64
     public let ops: [DiffOp]
     public let detail: String
+    public let mode: DiffMode
 
-    public init(seed: UInt64, ops: [DiffOp], detail: String) {
+    public init(seed: UInt64, ops: [DiffOp], detail: String, mode: DiffMode = .plain) {
         self.seed = seed
         self.ops = ops
         self.detail = detail
+        self.mode = mode
     }
 
     /// A Swift Testing test reproducing this mismatch, to paste into DifferentialTests.swift.
     public var regressionTest: String {
-        var s = "@Test func difftestSeed\(seed)() throws {\n"
-        s += "    // shiftoverlay-difftest --seed \(seed): \(detail.split(separator: "\n").first ?? "")\n"
-        s += "    try Self.expectSame(seed: \(seed), ops: [\n"
+        let flag = mode == .plain ? "" : " --\(mode.rawValue)"
+        let name = mode == .plain ? "difftestSeed\(seed)" : "difftest\(mode.rawValue.capitalized)Seed\(seed)"
+        var s = "@Test func \(name)() throws {\n"
+        s += "    // shiftoverlay-difftest\(flag) --seed \(seed): \(detail.split(separator: "\n").first ?? "")\n"
+        s += "    try Self.expectSame(seed: \(seed)" + (mode == .plain ? "" : ", mode: .\(mode.rawValue)") + ", ops: [\n"
         for op in ops { s += "        \(op.swiftLiteral),\n" }
         s += "    ])\n}\n"
         return s
@@ -46,6 +50,7 @@ public struct DiffSeedResult: Sendable {
 /// comparing the op's result (return value or errno) and then the whole visible tree.
 public final class DiffTester {
     public let seed: UInt64
+    public let mode: DiffMode
     let binary: String
     let scratch: String
     let pristine: StackDirs
@@ -54,8 +59,9 @@ public final class DiffTester {
     public var log: (String) -> Void = { _ in }
 
     /// `binary`: the shiftoverlay executable. `base`: where the scratch directory goes.
-    public init(seed: UInt64, binary: String, base: String = NSTemporaryDirectory()) throws {
+    public init(seed: UInt64, binary: String, base: String = NSTemporaryDirectory(), mode: DiffMode = .plain) throws {
         self.seed = seed
+        self.mode = mode
         self.binary = binary
         scratch = try makeTempDir(base: base.isEmpty ? "/tmp" : base, tag: "s\(seed)")
         let dir = scratch + "/pristine"
@@ -153,14 +159,15 @@ public final class DiffTester {
         let b = StackDirs(dir: dir + "/kernel", lowerCount: pristine.lowerCount)
         try checkedCommand(["cp", "-a", pristine.dir, a.dir])
         try checkedCommand(["cp", "-a", pristine.dir, b.dir])
-        return try withMountPair(binary: binary, shift: a, kernel: b, in: dir) { sroot, kroot, beat in
+        return try withMountPair(binary: binary, shift: a, kernel: b, in: dir, mode: mode) { sroot, kroot, beat in
             var ops: [DiffOp] = []
             var kernelTree = TreeSnapshot(root: kroot)
             let shiftTree = TreeSnapshot(root: sroot)
             if shiftTree != kernelTree {
                 return DiffMismatch(
                     seed: seed, ops: [],
-                    detail: "trees differ before any operation\n" + shiftTree.diff(kernelTree, left: "shiftoverlay", right: "kernel"))
+                    detail: "trees differ before any operation\n" + shiftTree.diff(kernelTree, left: "shiftoverlay", right: "kernel"),
+                    mode: mode)
             }
             while let op = next(kernelTree) {
                 beat()
@@ -172,7 +179,7 @@ public final class DiffTester {
                 if rs != rk {
                     return DiffMismatch(
                         seed: seed, ops: ops,
-                        detail: "result of \(op.swiftLiteral): shiftoverlay \(rs), kernel \(rk)")
+                        detail: "result of \(op.swiftLiteral): shiftoverlay \(rs), kernel \(rk)", mode: mode)
                 }
                 kernelTree = TreeSnapshot(root: kroot)
                 let s = TreeSnapshot(root: sroot)
@@ -180,7 +187,7 @@ public final class DiffTester {
                     return DiffMismatch(
                         seed: seed, ops: ops,
                         detail: "trees differ after \(op.swiftLiteral) (result \(rs))\n"
-                            + s.diff(kernelTree, left: "shiftoverlay", right: "kernel"))
+                            + s.diff(kernelTree, left: "shiftoverlay", right: "kernel"), mode: mode)
                 }
             }
             return nil

@@ -9,7 +9,7 @@ import Foundation
 /// `scripts/difftest.sh`.
 ///
 ///   shiftoverlay-difftest [--seed N | --seeds A..B] [--ops N] [--time SECONDS]
-///                         [--binary PATH] [--tmp DIR] [--shrink-time SECONDS]
+///                         [--binary PATH] [--tmp DIR] [--shrink-time SECONDS] [--metacopy]
 ///
 /// Needs root. Re-executes itself under `unshare -m --propagation private` so no mount leaks
 /// into the caller's namespace. Exit status: 0 no mismatch, 1 mismatch(es), 2 usage/setup error.
@@ -17,7 +17,7 @@ import Foundation
 struct DiffTestMain {
     static let usage = """
         usage: shiftoverlay-difftest [--seed N | --seeds A..B] [--ops N] [--time SECONDS]
-                                     [--binary PATH] [--tmp DIR] [--shrink-time SECONDS]
+                                     [--binary PATH] [--tmp DIR] [--shrink-time SECONDS] [--metacopy]
           --seed N          one seed (default 1)
           --seeds A..B      seeds A through B inclusive (with --time and no --seeds: 1, 2, … until time runs out)
           --ops N           random operations per seed (default 300)
@@ -26,6 +26,9 @@ struct DiffTestMain {
           --tmp DIR         scratch base directory (default $TMPDIR or /tmp)
           --shrink-time S   time bound for shrinking one mismatch (default 120)
           --generate DIR    (after --seed) only write that seed's layer stack into DIR, print its options
+          --metacopy        kernel with metacopy=on,redirect_dir=on, shiftoverlay with metacopy=on
+                            (which implies redirect_dir=on): metadata-only copy-up, file and
+                            directory redirects (default: both with their defaults)
         """
 
     /// Unbuffered output: progress lines appear as they happen, also in a log file.
@@ -53,11 +56,16 @@ struct DiffTestMain {
         var binary = (selfPath as NSString).deletingLastPathComponent + "/shiftoverlay"
         var tmp = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
         var shrinkSeconds = 120.0
+        var mode = DiffMode.plain
         while !args.isEmpty {
             let a = args.removeFirst()
             if a == "-h" || a == "--help" {
                 say(usage)
                 exit(0)
+            }
+            if a == "--metacopy" {
+                mode = .metacopy
+                continue
             }
             guard let v = args.first else { fail("\(a) needs a value\n\(usage)") }
             args.removeFirst()
@@ -103,7 +111,7 @@ struct DiffTestMain {
         for seed in range {
             guard Date() < deadline else { break }
             do {
-                let t = try DiffTester(seed: seed, binary: binary, base: tmp)
+                let t = try DiffTester(seed: seed, binary: binary, base: tmp, mode: mode)
                 defer { t.cleanup() }
                 t.log = { say($0) }
                 let r = try t.runRandom(count: opsPerSeed, deadline: deadline, shrinkSeconds: shrinkSeconds)
@@ -120,12 +128,12 @@ struct DiffTestMain {
                 }
             } catch {
                 say("seed \(seed): setup error: \(error)")
-                mismatches.append(DiffMismatch(seed: seed, ops: [], detail: "setup error: \(error)"))
+                mismatches.append(DiffMismatch(seed: seed, ops: [], detail: "setup error: \(error)", mode: mode))
             }
         }
         let elapsed = Int(Date().timeIntervalSince(start))
         say("outcomes (kernel side): " + outcomes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
-        say("difftest: \(seedsRun) seeds, \(total) operations compared, \(mismatches.count) mismatching seeds, \(elapsed) s")
+        say("difftest (\(mode.rawValue)): \(seedsRun) seeds, \(total) operations compared, \(mismatches.count) mismatching seeds, \(elapsed) s")
         exit(mismatches.isEmpty ? 0 : 1)
     }
 }
