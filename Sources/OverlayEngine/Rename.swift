@@ -73,7 +73,23 @@ extension OverlayFS {
                 }
                 if src.type == .directory {
                     guard dst.type == .directory else { throw .ENOTDIR }
-                    if !(try mergedEntries(dpath, dst).isEmpty) { throw .ENOTEMPTY }
+                    if !(try mergedEntries(dpath, dst).isEmpty) {
+                        // The kernel checks a target with lower layers itself; one only in the
+                        // upper layer (opaque or not) only the upper rename finds not empty, after the
+                        // source was copied up and given its redirect, and after the whiteout
+                        // for its old name was prepared (which stamps the old parent's mtime):
+                        // so the same here.
+                        if srcRedirects && dst.upper && dst.lowers.isEmpty {
+                            try ensureUpperDirectory(newParent)
+                            src = try copyUpForMove(parent, name, spath, src)
+                            try setDirectoryRedirect(upper, spath, src, sameDirectory: sameDirectory)
+                            if try lowerHasName(sdir, spl, name) {
+                                try? upper.setTimes(.tree(sdir), access: .omit, modification: .now)
+                                markStale(parent)
+                            }
+                        }
+                        throw .ENOTEMPTY
+                    }
                 } else if dst.type == .directory {
                     throw .EISDIR
                 }

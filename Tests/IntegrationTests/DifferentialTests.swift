@@ -121,5 +121,15 @@ extension Integration {
                     .rename("d", "h", flags: 0),
                 ])
         }
+
+        /// A rename of a lower directory onto a non-empty directory that only the upper layer
+        /// has fails with ENOTEMPTY in the kernel's upper rename, after the source was copied
+        /// up (it then shows as merged, link count 1) and the whiteout for its old name was
+        /// prepared (its old parent's mtime is now); shiftoverlay refused before copying.
+        @Test func difftestMetacopySeed80And103() throws {
+            try Self.expectSame(seed: 80, mode: .metacopy, ops: [.rename("d/c", "d/e", flags: 0), .rename("d/e/b", "d/d", flags: 0)])
+            try Self.expectSame(seed: 103, mode: .metacopy, ops: [.rename("b/b", "c", flags: 0)])
+            try Self.expectSame(seed: 103, mode: .metacopy, ops: [.chmod("b/b", mode: 0o755), .rename("b/b", "c", flags: 0)])
+        }
     }
 }
