@@ -35,13 +35,16 @@ final class AdapterContext: Sendable {
     let pendingOpens = PendingOpens()
     /// Opens answered as passthrough so far (for the status line).
     let passthroughOpens = Atomic<Int>(0)
+    /// The read-ahead window to set (KiB, 0: none) and the mount point it is set for.
+    let readahead: (kib: Int, mountpoint: String)
     /// Nodes whose opens never keep the page cache (see PageCache.swift).
     let sharedData = Mutex(SharedDataNodes())
 
     init(
         engine: OverlayFS, entryTimeout: Double, attrTimeout: Double, posixACL: Bool = true, writeback: Bool = false,
-        passthrough: Bool = false
+        passthrough: Bool = false, readahead: (kib: Int, mountpoint: String) = (0, "")
     ) {
+        self.readahead = readahead
         self.engine = engine
         self.passthroughWanted = passthrough
         self.posixACL = posixACL

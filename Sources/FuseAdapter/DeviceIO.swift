@@ -35,8 +35,12 @@ enum DeviceIO {
             return n
         }
         io.writev = { fd, iov, count, userdata in
-            if let iov, count == 2, let c = DeviceIO.context(userdata) { DeviceIO.patchReply(iov, c) }
-            return FuseDevice.writev(fd, iov, count)
+            guard let iov, count == 2, let c = DeviceIO.context(userdata) else { return FuseDevice.writev(fd, iov, count) }
+            let isInit = DeviceIO.patchReply(iov, c)
+            let n = FuseDevice.writev(fd, iov, count)
+            // The kernel has applied the INIT reply (which can only lower the read-ahead window).
+            if isInit && n > 0 { c.setReadahead() }
+            return n
         }
         io.splice_send = { fdIn, offIn, fdOut, offOut, length, flags, _ in
             FuseDevice.splice(fdIn, offIn, fdOut, offOut, length, flags)
@@ -58,16 +62,19 @@ enum DeviceIO {
         c.initRequest.withLock { $0 = (unique, offered) }
     }
 
-    private static func patchReply(_ iov: UnsafeMutablePointer<iovec>, _ c: AdapterContext) {
-        guard let header = iov[0].iov_base, iov[0].iov_len >= 16, let payload = iov[1].iov_base else { return }
-        guard header.loadUnaligned(fromByteOffset: 4, as: Int32.self) == 0 else { return }
+    /// Patches an open, create or INIT reply; true when it is the INIT reply.
+    private static func patchReply(_ iov: UnsafeMutablePointer<iovec>, _ c: AdapterContext) -> Bool {
+        guard let header = iov[0].iov_base, iov[0].iov_len >= 16, let payload = iov[1].iov_base else { return false }
+        guard header.loadUnaligned(fromByteOffset: 4, as: Int32.self) == 0 else { return false }
         let unique = header.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
         if let pending = c.pendingOpens.take() {
             patchOpen(payload, length: iov[1].iov_len, pending, c)
         } else if let (initUnique, offered) = c.initRequest.withLock({ $0 }), unique == initUnique {
             c.initRequest.withLock { $0 = nil }
             patchInit(payload, length: iov[1].iov_len, offered: offered, c)
+            return true
         }
+        return false
     }
 
     /// struct fuse_init_out: flags at 12, flags2 at 32, max_stack_depth at 36 (protocol 7.40).

@@ -25,6 +25,9 @@ public struct FuseMountConfig: Sendable, Hashable {
     /// Let the kernel read and write whole upper-layer files directly (FUSE passthrough, Linux
     /// 6.9+, daemon with CAP_SYS_ADMIN; silently not used where unavailable or with writeback).
     public var passthrough: Bool = true
+    /// The read-ahead window set on the mount once the kernel has it (KiB; 0: leave the
+    /// kernel's default). Needs root (sysfs); silently kept otherwise.
+    public var readaheadKiB: Int = 0
 
     public init(
         mountpoint: String, foreground: Bool = false, debug: Bool = false, fuseOptions: [String] = [],
@@ -76,7 +79,7 @@ public func runFuse(engine: OverlayFS, config: FuseMountConfig) -> Int32 {
 
     let timeout = config.timeout.isFinite && config.timeout >= 0 ? config.timeout : 1.0
     let context = AdapterContext(engine: engine, entryTimeout: timeout, attrTimeout: timeout, posixACL: config.posixACL, writeback: config.writeback,
-        passthrough: config.passthrough)
+        passthrough: config.passthrough, readahead: (config.readaheadKiB, config.mountpoint))
     let userdata = Unmanaged.passRetained(context)
     defer { userdata.release() }
 

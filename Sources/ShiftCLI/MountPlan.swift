@@ -54,6 +54,12 @@ public struct MountPlan: Sendable, Equatable {
     public var writeback: Bool = false
     /// passthrough=on|off: FUSE passthrough for whole upper-layer files (default on).
     public var passthrough: Bool = true
+    /// readahead=KiB: the mount's read-ahead window (0: leave the kernel's 128 KiB).
+    public var readaheadKiB: Int = MountPlan.defaultReadaheadKiB
+    /// One FUSE read request carries at most 1 MiB (libfuse 3.14's 256 pages), so a 1 MiB
+    /// window is one request that the kernel starts ahead of the reader.
+    public static let defaultReadaheadKiB = 1024
+    public static let maxReadaheadKiB = 65536
     /// Kernel-side POSIX ACLs (noacl turns them off).
     public var posixACL: Bool = true
     /// xattr_permissions=0|1|2.
@@ -90,6 +96,7 @@ public struct MountPlan: Sendable, Equatable {
         c.posixACL = posixACL
         c.writeback = writeback
         c.passthrough = passthrough
+        c.readaheadKiB = readaheadKiB
         return c
     }
 }

@@ -9,7 +9,7 @@ public enum Parser {
     static let otherOwnOptions = [
         "timeout", "fsync", "volatile", "threaded", "squash_to_root", "squash_to_uid", "squash_to_gid",
         "xattr_permissions", "noacl", "noxattrs", "static_nlink", "ino32_t", "writeback", "xino",
-        "fast_ino_check", "redirect_dir", "metacopy", "passthrough",
+        "fast_ino_check", "redirect_dir", "metacopy", "passthrough", "readahead",
     ]
 
     /// fuse-overlayfs options accepted and ignored for now, with a warning.
@@ -128,6 +128,7 @@ public enum Parser {
         plan.ino32 = state.ino32
         plan.writeback = state.writeback
         plan.passthrough = state.passthrough
+        plan.readaheadKiB = state.readaheadKiB
         plan.timeout = state.timeout
         plan.threads = singleThread ? 1 : state.threads
         plan.foreground = foreground || state.debug
@@ -180,6 +181,7 @@ struct OptionState {
     var ino32 = false
     var writeback = false
     var passthrough = true
+    var readaheadKiB = MountPlan.defaultReadaheadKiB
     var timeout = MountPlan.defaultTimeout
     var threads = 10
     var fuseOptions: [String] = []
@@ -235,6 +237,12 @@ struct OptionState {
             case "off": passthrough = false
             case let v: throw CLIError("passthrough=\(v ?? ""): expected on or off")
             }
+        case "readahead":
+            let v = try required(key, value)
+            guard let n = Int(v), (0...MountPlan.maxReadaheadKiB).contains(n) else {
+                throw CLIError("readahead=\(v): expected KiB from 0 (the kernel's default) to \(MountPlan.maxReadaheadKiB)")
+            }
+            readaheadKiB = n
         case "metacopy":
             switch value {
             case "on": metacopy = true

@@ -56,31 +56,7 @@ enum Validation {
 
     /// Whether /proc/self/mountinfo lists a fuse.shiftoverlay mount at `mountpoint`.
     static func isMountOfOurs(_ mountpoint: String) -> Bool {
-        guard let info = try? readWholeFile("/proc/self/mountinfo") else { return false }
-        for line in info.split(separator: 0x0A) {
-            let fields = line.split(separator: 0x20)
-            guard fields.count > 4, let dash = fields.firstIndex(of: [0x2D]), dash + 1 < fields.count else { continue }
-            let point = unescapeMountinfo(Array(fields[4]))
-            let type = String(decoding: fields[dash + 1], as: UTF8.self)
-            if point == mountpoint && type == "fuse.shiftoverlay" { return true }
-        }
-        return false
-    }
-
-    /// mountinfo escapes space, tab, newline and backslash as \ooo.
-    static func unescapeMountinfo(_ b: [UInt8]) -> String {
-        var out: [UInt8] = []
-        var i = 0
-        while i < b.count {
-            if b[i] == 0x5C, i + 3 < b.count, let v = UInt8(String(decoding: b[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
-                out.append(v)
-                i += 4
-            } else {
-                out.append(b[i])
-                i += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
+        mountTable().contains { $0.mountpoint == mountpoint && $0.type == "fuse.shiftoverlay" }
     }
 
     /// /dev/fuse must exist; a non-root caller needs either access to it or a setuid

@@ -65,3 +65,30 @@ extension Integration {
         }
     }
 }
+
+extension Integration.PageCache {
+    /// The read-ahead window of the mount's backing device info (root may set it).
+    static func readaheadKiB(_ mountpoint: String) -> String? {
+        let r = run(["mountpoint", "-d", mountpoint])
+        guard r.ok else { return nil }
+        let dev = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        return (try? String(contentsOfFile: "/sys/class/bdi/\(dev)/read_ahead_kb", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func readaheadWindowIsSetOnTheMount() throws {
+        let s = try Scratch("readahead")
+        defer { s.remove() }
+        let lower = try s.dir("lower")
+        try write(lower + "/f", "x")
+        try withShiftoverlay(s, lowers: [lower]) { m in
+            #expect(Self.readaheadKiB(m.mountpoint) == "1024", "\(m.log)")
+        }
+        try withShiftoverlay(s, lowers: [lower], extra: ["readahead=256"]) { m in
+            #expect(Self.readaheadKiB(m.mountpoint) == "256", "\(m.log)")
+        }
+        try withShiftoverlay(s, lowers: [lower], extra: ["readahead=0"]) { m in
+            #expect(Self.readaheadKiB(m.mountpoint) == "128", "the kernel's default for FUSE")
+        }
+    }
+}
