@@ -52,6 +52,8 @@ final class Runner {
         }
         let layers = try Layers.prepare(cache: options.cache, rootfs: options.rootfs, quick: quick, sizes: sizes,
                                         scratch: scratch)
+        let memory = GuestMemory(warmMiB: 2 * sizes.seqMiB + 1024, scratch: scratch)
+        defer { memory.restore() }
         var workloads = allWorkloads().filter { !quick || $0.inQuick }
         if let only = options.workloads {
             workloads = workloads.filter { w in only.contains { w.name.hasPrefix($0) } }
