@@ -37,13 +37,16 @@ final class AdapterContext: Sendable {
     let passthroughOpens = Atomic<Int>(0)
     /// The read-ahead window to set (KiB, 0: none) and the mount point it is set for.
     let readahead: (kib: Int, mountpoint: String)
+    /// The max_read= mount option (0: none), repeated in the INIT reply as libfuse requires.
+    let maxRead: Int
     /// Nodes whose opens never keep the page cache (see PageCache.swift).
     let sharedData = Mutex(SharedDataNodes())
 
     init(
         engine: OverlayFS, entryTimeout: Double, attrTimeout: Double, posixACL: Bool = true, writeback: Bool = false,
-        passthrough: Bool = false, readahead: (kib: Int, mountpoint: String) = (0, "")
+        passthrough: Bool = false, readahead: (kib: Int, mountpoint: String) = (0, ""), maxRead: Int = 0
     ) {
+        self.maxRead = maxRead
         self.readahead = readahead
         self.engine = engine
         self.passthroughWanted = passthrough

@@ -39,6 +39,7 @@ private func installSessionOps(_ ops: inout fuse_lowlevel_ops) {
         } else {
             conn.pointee.want &= ~writeback
         }
+        if let context, context.maxRead > 0 { conn.pointee.max_read = UInt32(context.maxRead) }
         // Locks are handled by the kernel locally.
         conn.pointee.want &= ~UInt32(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS)
     }

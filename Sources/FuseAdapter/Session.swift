@@ -28,6 +28,8 @@ public struct FuseMountConfig: Sendable, Hashable {
     /// The read-ahead window set on the mount once the kernel has it (KiB; 0: leave the
     /// kernel's default). Needs root (sysfs); silently kept otherwise.
     public var readaheadKiB: Int = 0
+    /// The max_read= mount option given to libfuse (0: none); init() must repeat it.
+    public var maxRead: Int = 0
 
     public init(
         mountpoint: String, foreground: Bool = false, debug: Bool = false, fuseOptions: [String] = [],
@@ -79,7 +81,7 @@ public func runFuse(engine: OverlayFS, config: FuseMountConfig) -> Int32 {
 
     let timeout = config.timeout.isFinite && config.timeout >= 0 ? config.timeout : 1.0
     let context = AdapterContext(engine: engine, entryTimeout: timeout, attrTimeout: timeout, posixACL: config.posixACL, writeback: config.writeback,
-        passthrough: config.passthrough, readahead: (config.readaheadKiB, config.mountpoint))
+        passthrough: config.passthrough, readahead: (config.readaheadKiB, config.mountpoint), maxRead: config.maxRead)
     let userdata = Unmanaged.passRetained(context)
     defer { userdata.release() }
 

@@ -60,6 +60,12 @@ public struct MountPlan: Sendable, Equatable {
     /// window is one request that the kernel starts ahead of the reader.
     public static let defaultReadaheadKiB = 1024
     public static let maxReadaheadKiB = 65536
+    /// max_read=BYTES: the largest read request. A reply is spliced from the layer file through
+    /// a pipe that must hold it and its header, and an unprivileged pipe (no CAP_SYS_RESOURCE,
+    /// as in most containers) holds 1 MiB (fs.pipe-max-size), so a 1 MiB request would be copied
+    /// through a buffer instead: 512 KiB requests keep every read a splice.
+    public var maxRead: Int = MountPlan.defaultMaxRead
+    public static let defaultMaxRead = 512 * 1024
     /// Kernel-side POSIX ACLs (noacl turns them off).
     public var posixACL: Bool = true
     /// xattr_permissions=0|1|2.
@@ -97,6 +103,7 @@ public struct MountPlan: Sendable, Equatable {
         c.writeback = writeback
         c.passthrough = passthrough
         c.readaheadKiB = readaheadKiB
+        c.maxRead = maxRead
         return c
     }
 }

@@ -9,7 +9,7 @@ public enum Parser {
     static let otherOwnOptions = [
         "timeout", "fsync", "volatile", "threaded", "squash_to_root", "squash_to_uid", "squash_to_gid",
         "xattr_permissions", "noacl", "noxattrs", "static_nlink", "ino32_t", "writeback", "xino",
-        "fast_ino_check", "redirect_dir", "metacopy", "passthrough", "readahead",
+        "fast_ino_check", "redirect_dir", "metacopy", "passthrough", "readahead", "max_read",
     ]
 
     /// fuse-overlayfs options accepted and ignored for now, with a warning.
@@ -24,7 +24,7 @@ public enum Parser {
         "nostrictatime", "allow_other", "allow_root", "default_permissions", "auto_unmount",
     ]
     static let fuseKeyed: Set<String> = [
-        "fsname", "subtype", "max_read", "context", "fscontext", "defcontext", "rootcontext",
+        "fsname", "subtype", "context", "fscontext", "defcontext", "rootcontext",
     ]
 
     /// libmount/fstab words that may reach a helper and mean nothing to it: ignored silently.
@@ -129,6 +129,7 @@ public enum Parser {
         plan.writeback = state.writeback
         plan.passthrough = state.passthrough
         plan.readaheadKiB = state.readaheadKiB
+        plan.maxRead = state.maxRead
         plan.timeout = state.timeout
         plan.threads = singleThread ? 1 : state.threads
         plan.foreground = foreground || state.debug
@@ -147,6 +148,8 @@ public enum Parser {
         if !state.fuseOptions.contains(where: { $0.hasPrefix("subtype=") }) {
             fuse.append("subtype=shiftoverlay")
         }
+        // The kernel's bound on one read request; libfuse wants init() to say the same.
+        fuse.append("max_read=\(state.maxRead)")
         plan.fuseOptions = fuse
         return .mount(plan)
     }
@@ -182,6 +185,7 @@ struct OptionState {
     var writeback = false
     var passthrough = true
     var readaheadKiB = MountPlan.defaultReadaheadKiB
+    var maxRead = MountPlan.defaultMaxRead
     var timeout = MountPlan.defaultTimeout
     var threads = 10
     var fuseOptions: [String] = []
@@ -237,6 +241,12 @@ struct OptionState {
             case "off": passthrough = false
             case let v: throw CLIError("passthrough=\(v ?? ""): expected on or off")
             }
+        case "max_read":
+            let v = try required(key, value)
+            guard let n = Int(v), n >= 4096, n <= 1 << 30 else {
+                throw CLIError("max_read=\(v): expected bytes from 4096")
+            }
+            maxRead = n
         case "readahead":
             let v = try required(key, value)
             guard let n = Int(v), (0...MountPlan.maxReadaheadKiB).contains(n) else {

@@ -47,6 +47,7 @@ func range(_ d: UInt32, _ v: UInt32, _ n: UInt32) -> IDMap.Range { IDMap.Range(s
         #expect(
             p.fuseOptions == [
                 "default_permissions", "allow_other", "suid", "noatime", "fsname=shiftoverlay", "subtype=shiftoverlay",
+                "max_read=524288",
             ])
     }
 
@@ -124,7 +125,7 @@ func range(_ d: UInt32, _ v: UInt32, _ n: UInt32) -> IDMap.Range { IDMap.Range(s
         #expect(
             p.fuseOptions == [
                 "default_permissions", "allow_other", "suid", "noatime", "dev", "suid", "fsname=overlay",
-                "subtype=shiftoverlay",
+                "subtype=shiftoverlay", "max_read=524288",
             ])
     }
 
@@ -149,7 +150,9 @@ func range(_ d: UInt32, _ v: UInt32, _ n: UInt32) -> IDMap.Range { IDMap.Range(s
         #expect(p.lowerDirs == ["/home/u/a"])
         #expect(p.mountpoint == "/home/u/m")
         #expect(
-            p.fuseOptions == ["default_permissions", "noatime", "fsname=shiftoverlay", "subtype=shiftoverlay"])
+            p.fuseOptions == [
+                "default_permissions", "noatime", "fsname=shiftoverlay", "subtype=shiftoverlay", "max_read=524288",
+            ])
     }
 }
 

@@ -15,4 +15,15 @@ import Testing
         #expect(throws: CLIError.self) { try Self.readahead(",readahead=65537") }
         #expect(throws: CLIError.self) { try Self.readahead(",readahead") }
     }
+
+    @Test func maxReadIsPassedToLibfuseWithASpliceableDefault() throws {
+        let d = try plan(["-o", "lowerdir=/a", "/m"])
+        #expect(d.fuseConfig.maxRead == 512 * 1024)
+        #expect(d.fuseOptions.filter { $0.hasPrefix("max_read=") } == ["max_read=524288"])
+        let p = try plan(["-o", "lowerdir=/a,max_read=65536", "/m"])
+        #expect(p.fuseConfig.maxRead == 65536)
+        #expect(p.fuseOptions.filter { $0.hasPrefix("max_read=") } == ["max_read=65536"], "given once, as the caller said")
+        #expect(throws: CLIError.self) { try plan(["-o", "lowerdir=/a,max_read=100", "/m"]) }
+        #expect(throws: CLIError.self) { try plan(["-o", "lowerdir=/a,max_read=big", "/m"]) }
+    }
 }

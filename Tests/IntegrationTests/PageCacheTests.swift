@@ -76,6 +76,19 @@ extension Integration.PageCache {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// libfuse 3.14 refuses INIT (EPROTO: the daemon exits) unless init() repeats the
+    /// max_read= mount option; reads then come in requests of at most that size.
+    @Test func maxReadOptionMountsAndReads() throws {
+        let s = try Scratch("max-read")
+        defer { s.remove() }
+        let lower = try s.dir("lower")
+        let data = String(repeating: "0123456789abcdef", count: 65536)  // 1 MiB
+        try write(lower + "/f", data)
+        try withShiftoverlay(s, lowers: [lower], extra: ["max_read=65536"]) { m in
+            #expect(read(m.mountpoint + "/f") == data, "\(m.log)")
+        }
+    }
+
     @Test func readaheadWindowIsSetOnTheMount() throws {
         let s = try Scratch("readahead")
         defer { s.remove() }
