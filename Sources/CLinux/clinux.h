@@ -48,6 +48,21 @@ static inline int clinux_fuse_backing_close(int devfd, int backing_id) {
     return ioctl(devfd, _IOW(229, 2, uint32_t), &id);
 }
 
+// getxattrat(2) (Linux 6.13): an xattr of `path` relative to `dirfd`, without following a final
+// symlink. -1 with errno ENOSYS on older kernels.
+#ifndef __NR_getxattrat
+#define __NR_getxattrat 464
+#endif
+struct clinux_xattr_args {
+    uint64_t value;
+    uint32_t size;
+    uint32_t flags;
+};
+static inline long clinux_getxattrat(int dirfd, const char *path, const char *name, void *value, size_t size) {
+    struct clinux_xattr_args args = { (uint64_t)(uintptr_t)value, (uint32_t)size, 0 };
+    return syscall(__NR_getxattrat, dirfd, path, AT_SYMLINK_NOFOLLOW, name, &args, sizeof(args));
+}
+
 static inline unsigned long long clinux_makedev(unsigned int ma, unsigned int mi) { return makedev(ma, mi); }
 static inline unsigned int clinux_major(unsigned long long d) { return major(d); }
 static inline unsigned int clinux_minor(unsigned long long d) { return minor(d); }

@@ -1,6 +1,13 @@
 import CLinux
 import Glibc
 import LayerAPI
+import Synchronization
+
+/// Whether the kernel has getxattrat(2) (6.13+), which reads an xattr of a name in a directory
+/// without the /proc/self/fd path walk; cleared at the first ENOSYS.
+enum XattrAt {
+    static let available = Atomic<Bool>(true)
+}
 
 /// Extended attributes of one object, never following a symlink and never resolving a path
 /// outside a held descriptor: the object is `name` in this directory, reached as
@@ -11,6 +18,16 @@ extension FD {
         let fd = rawValue
         return try withCString(attribute) { (a) throws(Errno) -> [UInt8] in
             if let name {
+                if XattrAt.available.load(ordering: .relaxed) {
+                    do throws(Errno) {
+                        return try withCString(name) { (n) throws(Errno) -> [UInt8] in
+                            try readSized { clinux_getxattrat(fd, n, a, $0, $1) }
+                        }
+                    } catch {
+                        guard error == .ENOSYS else { throw error }
+                        XattrAt.available.store(false, ordering: .relaxed)
+                    }
+                }
                 return try withCString(procFDPath(fd, name)) { (p) throws(Errno) -> [UInt8] in
                     try readSized { lgetxattr(p, a, $0, $1) }
                 }
