@@ -6,7 +6,7 @@ extension OverlayFS {
         let upper = try writable()
         try namespace.withLock { _ throws(Errno) in
             let (dir, parentPlacement) = try locate(parent)
-            guard let (placement, st) = try resolve(dir, parentPlacement, name) else { throw .ENOENT }
+            guard let (placement, st) = try resolve(dir, parentPlacement, name, findData: false) else { throw .ENOENT }
             if placement.type == .directory { throw .EISDIR }
             let path = dir.appending(name)
             let needWhiteout = placement.upper ? try lowerHasName(dir, parentPlacement, name) : true

@@ -41,7 +41,9 @@ extension OverlayFS {
     /// are at `parent.lowerPath`, see `locate`). Returns nil when the name is absent or whited
     /// out, else its placement and the stat of the providing object. An upper directory with a
     /// redirect merges with the lower directories the redirect names (see Redirect.swift).
-    func resolve(_ dir: RelPath, _ parent: Placement, _ name: Name) throws(Errno) -> (Placement, FileStat)? {
+    /// `findData` false: a caller that only removes the name skips looking for a metacopy
+    /// file's lower data (two xattr reads per file).
+    func resolve(_ dir: RelPath, _ parent: Placement, _ name: Name, findData: Bool = true) throws(Errno) -> (Placement, FileStat)? {
         if Markers.isReservedName(name) { return nil }
         let lowerDir = parent.lower(dir)
         let lowerPath = parent.lowerPath?.appending(name)
@@ -56,7 +58,7 @@ extension OverlayFS {
                 let alone = Placement(upper: true, lowers: [], type: st.type, lowerPath: lowerPath)
                 guard st.isDirectory else {
                     var p = alone
-                    if st.type == .regular { p.data = try metacopyData(path, lowerDir: lowerDir) }
+                    if st.type == .regular && findData { p.data = try metacopyData(path, lowerDir: lowerDir) }
                     return (p, st)
                 }
                 let redirect = try redirect(of: path, lowerDir: lowerDir)
