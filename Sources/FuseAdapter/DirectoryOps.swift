@@ -4,45 +4,34 @@ import OverlayEngine
 
 /// opendir, readdir, readdirplus, releasedir, fsyncdir.
 func installDirectoryOps(_ ops: inout fuse_lowlevel_ops) {
-    ops.opendir = { req, ino, fi in
-        serve(req) { _, c throws(Errno) in
-            guard let fi else { throw .EINVAL }
-            let h = try c.engine.opendir(ino)
-            // The kernel may keep the listing in its page cache across opens: every change of a
-            // directory goes through this mount, and the kernel drops the cached listing itself
-            // when one happens (the daemon is the only writer to its layers).
-            fi.pointee.cache_readdir = 1
-            fi.pointee.keep_cache = 1
-            return .opendir(h, fi)
-        }
+    // No open-directory state: ENOSYS makes the kernel stop sending OPENDIR and RELEASEDIR
+    // (two requests per directory of a tree walk) and keep listings in its page cache, which
+    // it drops itself whenever a directory changes (every change goes through this mount).
+    // READDIR then carries no handle; the engine serves snapshots by offset (Listings.swift).
+    ops.opendir = { req, _, _ in
+        serve(req) { _, _ throws(Errno) in throw .ENOSYS }
     }
-    ops.readdir = { req, _, size, off, fi in
+    ops.readdir = { req, ino, size, off, _ in
         serve(req) { req, c throws(Errno) in
-            guard let fi else { throw .EBADF }
-            let entries = try c.engine.readdir(fi.pointee.fh, from: Int64(off))
+            let entries = try c.engine.readdir(node: ino, from: Int64(off))
             return try fillDirectory(req, entries, size: size)
         }
     }
     // Entries with their attributes: a tree walk that stats what it lists (ls -l, tar, chown -R,
     // rm -r) needs no LOOKUP per entry. The kernel asks for this form where it helps
     // (FUSE_READDIRPLUS_AUTO, libfuse's default once the op exists).
-    ops.readdirplus = { req, ino, size, off, fi in
+    ops.readdirplus = { req, ino, size, off, _ in
         serve(req) { req, c throws(Errno) in
-            guard let fi else { throw .EBADF }
-            let entries = try c.engine.readdir(fi.pointee.fh, from: Int64(off))
+            let entries = try c.engine.readdir(node: ino, from: Int64(off))
             return try fillDirectoryPlus(req, c, parent: ino, entries, size: size)
         }
     }
-    ops.releasedir = { req, _, fi in
-        serve(req) { _, c in
-            if let fi { c.engine.releasedir(fi.pointee.fh) }
-            return .ok
-        }
+    ops.releasedir = { req, _, _ in
+        serve(req) { _, _ in .ok }
     }
-    ops.fsyncdir = { req, _, datasync, fi in
+    ops.fsyncdir = { req, ino, datasync, _ in
         serve(req) { _, c throws(Errno) in
-            guard let fi else { throw .EBADF }
-            try c.engine.fsyncdir(fi.pointee.fh, dataOnly: datasync != 0)
+            try c.engine.fsyncdir(node: ino, dataOnly: datasync != 0)
             return .ok
         }
     }

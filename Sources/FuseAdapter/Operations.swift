@@ -40,6 +40,10 @@ private func installSessionOps(_ ops: inout fuse_lowlevel_ops) {
             conn.pointee.want &= ~writeback
         }
         if let context, context.maxRead > 0 { conn.pointee.max_read = UInt32(context.maxRead) }
+        // Symlink targets stay in the kernel's page cache (ls -l, tar and path walks need no
+        // READLINK each time): a link's target never changes, and a new link is a new inode.
+        let symlinks = UInt32(FUSE_CAP_CACHE_SYMLINKS)
+        if conn.pointee.capable & symlinks != 0 { conn.pointee.want |= symlinks }
         // Locks are handled by the kernel locally.
         conn.pointee.want &= ~UInt32(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS)
     }

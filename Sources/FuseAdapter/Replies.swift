@@ -18,7 +18,6 @@ enum Reply {
     case attr(FileStat)
     case readlink([UInt8])
     case open(HandleID, NodeID, UnsafeMutablePointer<fuse_file_info>)
-    case opendir(HandleID, UnsafeMutablePointer<fuse_file_info>)
     case create(Entry, HandleID, UnsafeMutablePointer<fuse_file_info>)
     case written(Int)
     case bytes([UInt8])
@@ -78,9 +77,6 @@ private func send(_ req: fuse_req_t, _ reply: Reply, _ c: AdapterContext) {
     case .open(let h, let node, let fi):
         fi.pointee.fh = h
         if !c.replyOpen(h, node: node, fi, { fuse_reply_open(req, fi) }) { c.engine.release(h) }
-    case .opendir(let h, let fi):
-        fi.pointee.fh = h
-        if fuse_reply_open(req, fi) != 0 { c.engine.releasedir(h) }
     case .create(let e, let h, let fi):
         fi.pointee.fh = h
         var p = entryParam(e, c)

@@ -128,6 +128,9 @@ public struct EngineOptions: Sendable {
     public var writebackCache: Bool = false
     /// Call fsync on copy-up and honour fsync requests (fsync=0 / volatile turn it off).
     public var fsync: Bool = true
+    /// Directory entries kept in listing snapshots for readers that continue from an offset
+    /// (see Listings.swift); the newest snapshot is kept whatever its size.
+    public var listingBudget: Int = 65_536
     public var log: EngineLog = .silent
     public init() {}
 }

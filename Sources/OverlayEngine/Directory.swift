@@ -1,7 +1,8 @@
 import LayerAPI
 
-/// Merged directory listings (the kernel's readdir.c): read once per open directory, upper
-/// first, each name shown once, whiteouts and overlay-private entries hidden.
+/// Merged directory listings (the kernel's readdir.c): upper first, each name shown once,
+/// whiteouts and overlay-private entries hidden; served by offset from snapshots
+/// (Listings.swift).
 extension OverlayFS {
     /// The visible entries of the directory at `path` (without "." and ".."); its lower
     /// directories are at `placement.lowerPath` when that is set.
@@ -40,35 +41,8 @@ extension OverlayFS {
         return out
     }
 
-    public func opendir(_ node: NodeID) throws(Errno) -> HandleID {
-        let (_, placement) = try locate(node)
-        guard placement.type == .directory else { throw .ENOTDIR }
-        return state.withLock { s in
-            let h = s.nextHandle
-            s.nextHandle += 1
-            s.dirs[h] = OpenDir(node: node, entries: [])
-            return h
-        }
-    }
-
-    public func readdir(_ handle: HandleID, from offset: Int64) throws(Errno) -> ArraySlice<ListedEntry> {
-        guard offset >= 0 else { throw .EINVAL }
-        let node = try state.withLock { s throws(Errno) -> NodeID in
-            guard let d = s.dirs[handle] else { throw .EBADF }
-            return d.node
-        }
-        if offset == 0 {
-            let listing = try listing(of: node)
-            state.withLock { s in s.dirs[handle]?.entries = listing }
-        }
-        return state.withLock { s -> ArraySlice<ListedEntry> in
-            guard let entries = s.dirs[handle]?.entries, offset < entries.count else { return [] }
-            return entries[Int(offset)...]
-        }
-    }
-
     /// ".", "..", then the merged entries, each with the offset that follows it.
-    private func listing(of node: NodeID) throws(Errno) -> [ListedEntry] {
+    func listing(of node: NodeID) throws(Errno) -> [ListedEntry] {
         let (path, placement) = try locate(node)
         let merged = try mergedEntries(path, placement)
         let selfStat = try statNode(path, placement)
@@ -90,15 +64,5 @@ extension OverlayFS {
             }
         }
         return out
-    }
-
-    public func releasedir(_ handle: HandleID) {
-        state.withLock { s in s.dirs[handle] = nil }
-    }
-
-    public func fsyncdir(_ handle: HandleID, dataOnly: Bool) throws(Errno) {
-        let known = state.withLock { $0.dirs[handle] != nil }
-        guard known else { throw .EBADF }
-        if options.fsync, let upper { try upper.sync() }
     }
 }

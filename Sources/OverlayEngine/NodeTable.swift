@@ -64,12 +64,6 @@ struct OpenFile: Sendable {
     var retired: [any LayerFile] = []
 }
 
-/// A merged directory listing, fixed for one open directory until it is read again from 0.
-struct OpenDir: Sendable {
-    var node: NodeID
-    var entries: [ListedEntry]
-}
-
 /// Everything mutable in the engine, protected by `OverlayFS.state` (one Mutex; held only for
 /// table updates, never across layer I/O).
 struct State: Sendable {
@@ -77,7 +71,7 @@ struct State: Sendable {
     var index: [ChildKey: NodeID] = [:]
     var nextNode: NodeID = 2
     var files: [HandleID: OpenFile] = [:]
-    var dirs: [HandleID: OpenDir] = [:]
+    var listings = ListingCache()
     var nextHandle: HandleID = 1
     var inodes = InodeNumbers()
 

@@ -99,8 +99,8 @@ public final class OverlayFS: Sendable {
 
     /// One line for operators: table sizes and what copy-up has done.
     public func status() -> String {
-        let (nodes, files, dirs) = state.withLock { ($0.nodes.count, $0.files.count, $0.dirs.count) }
-        return "nodes \(nodes), open files \(files), open directories \(dirs), copy-ups \(copyUps.load(ordering: .relaxed)), "
+        let (nodes, files) = state.withLock { ($0.nodes.count, $0.files.count) }
+        return "nodes \(nodes), open files \(files), copy-ups \(copyUps.load(ordering: .relaxed)), "
             + "bytes copied \(bytesCopied.load(ordering: .relaxed)), warnings \(warnings.load(ordering: .relaxed))"
     }
 
@@ -153,7 +153,6 @@ public final class OverlayFS: Sendable {
         let files = state.withLock { s -> [any LayerFile] in
             let all = s.files.values.flatMap { [$0.file] + $0.retired }
             s.files.removeAll()
-            s.dirs.removeAll()
             return all
         }
         for f in files { f.close() }

@@ -213,9 +213,8 @@ import Testing
             }
             out[path] = s
             if st.type == .directory {
-                let h = try f.fs.opendir(node)
-                defer { f.fs.releasedir(h) }
-                for e in try f.fs.readdir(h, from: 0) where e.name != [0x2E] && e.name != [0x2E, 0x2E] {
+                let h = node
+                for e in try f.fs.readdir(node: h, from: 0) where e.name != [0x2E] && e.name != [0x2E, 0x2E] {
                     let name = Name(validated: e.name)
                     let child = try f.fs.lookup(parent: node, name: name)
                     #expect(child.attr.ino == e.ino, "readdir and lookup disagree on the inode of \(path)/\(name)")

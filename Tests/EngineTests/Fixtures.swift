@@ -54,9 +54,8 @@ struct Fixture {
     }
 
     func list(_ path: String) throws -> [String] {
-        let h = try fs.opendir(try node(path))
-        defer { fs.releasedir(h) }
-        return try fs.readdir(h, from: 0).map { String(decoding: $0.name, as: UTF8.self) }.filter { $0 != "." && $0 != ".." }
+        let h = try node(path)
+        return try fs.readdir(node: h, from: 0).map { String(decoding: $0.name, as: UTF8.self) }.filter { $0 != "." && $0 != ".." }
             .sorted()
     }
 

@@ -74,10 +74,9 @@ import Testing
         var inoOf: [String: UInt64] = [:]
         var byIno: [UInt64: Int] = [:]
         func visit(_ node: NodeID, _ path: String) throws {
-            let h = try fs.opendir(node)
-            defer { fs.releasedir(h) }
+            let h = node
             var seen = Set<[UInt8]>()
-            for e in try fs.readdir(h, from: 0) where e.name != [0x2E] && e.name != [0x2E, 0x2E] {
+            for e in try fs.readdir(node: h, from: 0) where e.name != [0x2E] && e.name != [0x2E, 0x2E] {
                 let name = Name(validated: e.name)
                 let p = path + "/" + name.description
                 #expect(seen.insert(e.name).inserted, "\(label): \(p) listed twice")

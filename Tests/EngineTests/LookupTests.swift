@@ -80,14 +80,13 @@ import Testing
         let f = try Fixture(lowers: 2) { b in
             for i in 0..<50 { try b.file(b.lowers[i % 2], "big/f\(i)", "\(i)") }
         }
-        let h = try f.fs.opendir(try f.node("big"))
-        defer { f.fs.releasedir(h) }
-        let all = try f.fs.readdir(h, from: 0)
+        let h = try f.node("big")
+        let all = try f.fs.readdir(node: h, from: 0)
         #expect(all.count == 52)
         #expect(all.prefix(2).map { $0.name } == [[0x2E], [0x2E, 0x2E]])
         // Resume after the 10th entry: exactly the rest, no duplicates.
         let tenth = all[all.startIndex + 9]
-        let rest = try f.fs.readdir(h, from: tenth.nextOffset)
+        let rest = try f.fs.readdir(node: h, from: tenth.nextOffset)
         #expect(Array(rest) == Array(all.dropFirst(10)))
         #expect(Set(all.map { $0.name }).count == 52)
     }
@@ -98,9 +97,8 @@ import Testing
             try b.file(b.lowers[1], "d/b", "b")
         }
         let before = try f.stat("d/a").ino
-        let h = try f.fs.opendir(try f.node("d"))
-        let listed = try f.fs.readdir(h, from: 0)
-        f.fs.releasedir(h)
+        let h = try f.node("d")
+        let listed = try f.fs.readdir(node: h, from: 0)
         let inoA = listed.first { $0.name == Array("a".utf8) }?.ino
         let inoB = listed.first { $0.name == Array("b".utf8) }?.ino
         #expect(inoA == before)
@@ -108,9 +106,8 @@ import Testing
         #expect(inoA != inoB)
         try f.write("d/a", "changed")  // copy-up
         #expect(try f.stat("d/a").ino == before)
-        let h2 = try f.fs.opendir(try f.node("d"))
-        let again = try f.fs.readdir(h2, from: 0)
-        f.fs.releasedir(h2)
+        let h2 = try f.node("d")
+        let again = try f.fs.readdir(node: h2, from: 0)
         #expect(again.first { $0.name == Array("a".utf8) }?.ino == before)
     }
 }

@@ -164,9 +164,8 @@ import Testing
         let b = try f.stat("d/b").ino
         #expect(a <= UInt64(UInt32.max) && b <= UInt64(UInt32.max) && a != 0)
         #expect(a != b)
-        let h = try f.fs.opendir(try f.node("d"))
-        defer { f.fs.releasedir(h) }
-        let listed = try f.fs.readdir(h, from: 0)
+        let h = try f.node("d")
+        let listed = try f.fs.readdir(node: h, from: 0)
         #expect(listed.first { $0.name == Array("a".utf8) }?.ino == a)
         #expect(listed.first { $0.name == Array("b".utf8) }?.ino == b)
     }

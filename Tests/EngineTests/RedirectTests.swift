@@ -78,9 +78,8 @@ import Testing
         let upper = try #require(f.upper)
         let q = try f.node("p/q")  // known to the engine before its parent moves
         try f.rename("p", "r")
-        let h = try f.fs.opendir(q)
-        let names = try f.fs.readdir(h, from: 0).map { String(decoding: $0.name, as: UTF8.self) }
-        f.fs.releasedir(h)
+        let h = q
+        let names = try f.fs.readdir(node: h, from: 0).map { String(decoding: $0.name, as: UTF8.self) }
         #expect(names.sorted() == [".", "..", "f"])
         #expect(try f.read("r/q/f") == "f")
         // Copy-up of a file under the moved directory reads it from its lower path.
