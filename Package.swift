@@ -49,6 +49,6 @@ let package = Package(
                     cSettings: gnu),
         .testTarget(name: "EngineTests", dependencies: ["OverlayEngine", "MemoryLayer", "LayerAPI"]),
         .testTarget(name: "CLITests", dependencies: ["ShiftCLI", "OverlayEngine", "LayerAPI"], cSettings: gnu),
-        .testTarget(name: "IntegrationTests", dependencies: ["shiftoverlay", "DiffTest", "ChildProcess"], cSettings: gnu),
+        .testTarget(name: "IntegrationTests", dependencies: ["shiftoverlay", "DiffTest", "ChildProcess", "Sys"], cSettings: gnu),
     ]
 )

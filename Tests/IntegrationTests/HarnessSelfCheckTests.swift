@@ -2,6 +2,7 @@
 // overlayfs oracle on the generated layers, the workload through the kernel, mountinfo parsing.
 
 import Foundation
+import Sys
 import Testing
 
 #if canImport(Glibc)
@@ -11,8 +12,8 @@ import Testing
 extension Integration {
     @Suite struct HarnessSelfCheck {
         @Test func mountinfoUnescape() {
-            #expect(unescapeMountinfo("/tmp/a\\040b\\011c\\134d") == "/tmp/a b\tc\\d")
-            #expect(unescapeMountinfo("/plain") == "/plain")
+            #expect(unescapeMountinfo(Array("/tmp/a\\040b\\011c\\134d".utf8)) == "/tmp/a b\tc\\d")
+            #expect(unescapeMountinfo(Array("/plain".utf8)) == "/plain")
             #expect(isMounted("/"))
         }
 

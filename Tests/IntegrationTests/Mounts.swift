@@ -12,6 +12,7 @@
 
 import ChildProcess
 import Foundation
+import Sys
 import Testing
 
 #if canImport(Glibc)
@@ -124,7 +125,7 @@ final class Scratch {
         guard ok else { throw HarnessError("mkdtemp failed: errno \(errno)") }
         let made = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         // Canonical path: it must match /proc/self/mountinfo and must not contain ':' or ','.
-        root = realPath(made)
+        root = (try? Sys.realPath(made)) ?? made
         chmod(root, 0o755)
     }
 
@@ -148,55 +149,15 @@ final class Scratch {
     }
 }
 
-func realPath(_ p: String) -> String {
-    guard let r = realpath(p, nil) else { return p }
-    defer { free(r) }
-    return String(cString: r)
-}
-
 // MARK: - Mount table
 
-/// Mount points (field 5 of /proc/self/mountinfo, octal escapes decoded).
-func mountPoints() -> [String] {
-    guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return [] }
-    return text.split(separator: "\n").compactMap { line in
-        let f = line.split(separator: " ", omittingEmptySubsequences: false)
-        return f.count > 4 ? unescapeMountinfo(String(f[4])) : nil
-    }
-}
+/// Mount points of this namespace (the mount table is Sys's parser of /proc/self/mountinfo).
+func mountPoints() -> [String] { mountTable().map(\.mountpoint) }
 
-/// Filesystem type (after the " - " separator) of the topmost mount at `path`, if any.
-func mountType(_ path: String) -> String? {
-    guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
-    var found: String?
-    for line in text.split(separator: "\n") {
-        let f = line.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
-        guard f.count > 4, unescapeMountinfo(f[4]) == path, let sep = f.firstIndex(of: "-"), sep + 1 < f.count
-        else { continue }
-        found = f[sep + 1]
-    }
-    return found
-}
+/// Filesystem type of the topmost mount at `path`, if any.
+func mountType(_ path: String) -> String? { mountTable().last { $0.mountpoint == path }?.type }
 
 func isMounted(_ path: String) -> Bool { mountPoints().contains(path) }
-
-func unescapeMountinfo(_ s: String) -> String {
-    let b = Array(s.utf8)
-    var out: [UInt8] = []
-    var i = 0
-    while i < b.count {
-        if b[i] == UInt8(ascii: "\\"), i + 3 < b.count,
-            let v = UInt8(String(decoding: b[(i + 1)...(i + 3)], as: UTF8.self), radix: 8)
-        {
-            out.append(v)
-            i += 4
-        } else {
-            out.append(b[i])
-            i += 1
-        }
-    }
-    return String(decoding: out, as: UTF8.self)
-}
 
 // MARK: - shiftoverlay mounts
 
