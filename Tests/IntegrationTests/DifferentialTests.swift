@@ -20,20 +20,7 @@ extension Integration {
         static let shrinkSeconds = 20.0
 
         @Test func fixedSeedsMatchKernelOverlayfs() throws {
-            let deadline = Date().addingTimeInterval(Self.budgetSeconds)
-            var total = 0
-            for seed in Self.seeds where Date() < deadline {
-                let t = try DiffTester(seed: seed, binary: Env.binary)
-                defer { t.cleanup() }
-                let r = try t.runRandom(count: Self.opsPerSeed, deadline: deadline, shrinkSeconds: Self.shrinkSeconds)
-                total += r.opsCompared
-                if let m = r.mismatch {
-                    Issue.record(
-                        "shiftoverlay differs from kernel overlayfs (seed \(seed), \(r.originalLength) ops, shrunk to \(m.ops.count)):\n\(m.detail)\nRegression test:\n\(m.regressionTest)"
-                    )
-                    return
-                }
-            }
+            let total = try Self.run(Self.seeds, mode: .plain, budget: Self.budgetSeconds, label: "")
             // The bound must not make the check vacuous.
             #expect(total >= 100, "only \(total) operations compared")
         }
@@ -42,21 +29,28 @@ extension Integration {
         /// metacopy=on): metadata-only copy-ups, file and directory redirects. A few seeds in CI;
         /// `MODE=metacopy bash scripts/difftest.sh` is the campaign.
         @Test func fixedSeedsMatchKernelOverlayfsWithMetacopy() throws {
-            let deadline = Date().addingTimeInterval(Self.metacopyBudgetSeconds)
+            let total = try Self.run(Array(Self.seeds.prefix(3)), mode: .metacopy, budget: Self.metacopyBudgetSeconds, label: " with metacopy")
+            #expect(total >= Self.opsPerSeed, "only \(total) operations compared")
+        }
+
+        /// Runs the seeds in `mode` until the budget is spent;
+        /// records the first mismatch as an issue. Returns how many operations were compared.
+        static func run(_ seeds: [UInt64], mode: DiffMode, budget: Double, label: String) throws -> Int {
+            let deadline = Date().addingTimeInterval(budget)
             var total = 0
-            for seed in Self.seeds.prefix(3) where Date() < deadline {
-                let t = try DiffTester(seed: seed, binary: Env.binary, mode: .metacopy)
+            for seed in seeds where Date() < deadline {
+                let t = try DiffTester(seed: seed, binary: Env.binary, mode: mode)
                 defer { t.cleanup() }
-                let r = try t.runRandom(count: Self.opsPerSeed, deadline: deadline, shrinkSeconds: Self.shrinkSeconds)
+                let r = try t.runRandom(count: opsPerSeed, deadline: deadline, shrinkSeconds: shrinkSeconds)
                 total += r.opsCompared
                 if let m = r.mismatch {
                     Issue.record(
-                        "shiftoverlay differs from kernel overlayfs with metacopy (seed \(seed), \(r.originalLength) ops, shrunk to \(m.ops.count)):\n\(m.detail)\nRegression test:\n\(m.regressionTest)"
+                        "shiftoverlay differs from kernel overlayfs\(label) (seed \(seed), \(r.originalLength) ops, shrunk to \(m.ops.count)):\n\(m.detail)\nRegression test:\n\(m.regressionTest)"
                     )
-                    return
+                    break
                 }
             }
-            #expect(total >= Self.opsPerSeed, "only \(total) operations compared")
+            return total
         }
 
         /// Replays `ops` on the layer stack of `seed` and expects no difference: the form in

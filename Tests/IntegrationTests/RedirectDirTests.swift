@@ -58,6 +58,14 @@ extension Integration {
             return r.ok ? r.stdout : nil
         }
 
+        /// The two lowers (built by `buildLowers`), an empty upper and work directory in `s`.
+        static func layers(_ s: Scratch) throws -> (top: String, bottom: String, upper: String, work: String) {
+            let top = try s.dir("l0")
+            let bottom = try s.dir("l1")
+            buildLowers(top, bottom)
+            return (top, bottom, try s.dir("upper"), try s.dir("work"))
+        }
+
         static func expectedView(_ t: TreeView) {
             #expect(t.listing.contains { $0.hasPrefix("./a-renamed/c2/bottom f") })
             #expect(t.listing.contains { $0.hasPrefix("./n/b2/e/deep f") })
@@ -70,11 +78,7 @@ extension Integration {
         @Test func shiftoverlayUpperReadsBackThroughKernel() throws {
             let s = try Scratch("redirect-so")
             defer { s.remove() }
-            let top = try s.dir("l0")
-            let bottom = try s.dir("l1")
-            let upper = try s.dir("upper")
-            let work = try s.dir("work")
-            Self.buildLowers(top, bottom)
+            let (top, bottom, upper, work) = try Self.layers(s)
             let ours = try withShiftoverlay(s, lowers: [top, bottom], upper: upper, work: work, extra: ["redirect_dir=on"]) { m in
                 sh(Self.changes, cwd: m.mountpoint)
                 #expect(read(m.mountpoint + "/top-d/y") == "y\nedit\n")
@@ -102,11 +106,7 @@ extension Integration {
         @Test func kernelUpperReadsBackThroughShiftoverlay() throws {
             let s = try Scratch("redirect-k")
             defer { s.remove() }
-            let top = try s.dir("l0")
-            let bottom = try s.dir("l1")
-            let upper = try s.dir("upper")
-            let work = try s.dir("work")
-            Self.buildLowers(top, bottom)
+            let (top, bottom, upper, work) = try Self.layers(s)
             let kernel = try withKernelOverlay(s, lowers: [top, bottom], upper: upper, extra: ["redirect_dir=on"]) { mnt in
                 sh(Self.changes, cwd: mnt)
                 return try TreeView(mnt)
