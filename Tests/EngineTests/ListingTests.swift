@@ -77,8 +77,11 @@ import Testing
         #expect(all.count == 12)
         #expect(all.allSatisfy { $0.nextOffset > 0 })
         #expect(zip(all, all.dropFirst()).allSatisfy { $0.nextOffset < $1.nextOffset })
-        // The last offset ends the listing; another directory's offset is not followed into it.
+        // The last offset ends the listing; another directory's offset is not followed into it
+        // (e is listed afresh from that position: its own names only).
         #expect(try f.fs.readdir(node: d, from: all[all.count - 1].nextOffset).isEmpty)
+        let fromOther = names(try f.fs.readdir(node: try f.node("e"), from: all[3].nextOffset))
+        #expect(fromOther.count == 8 && fromOther.allSatisfy { $0.hasPrefix("g") })
         #expect(f.errno { try f.fs.readdir(node: try f.node("d/f0"), from: 0) } == .ENOTDIR)
         #expect(f.errno { try f.fs.readdir(node: d, from: -1) } == .EINVAL)
     }
