@@ -54,6 +54,8 @@ final class Runner {
                                         scratch: scratch)
         let memory = GuestMemory(warmMiB: 2 * sizes.seqMiB + 1024, scratch: scratch)
         defer { memory.restore() }
+        let uring = FuseUring()
+        defer { uring.restore() }
         var workloads = allWorkloads().filter { !quick || $0.inQuick }
         if let only = options.workloads {
             workloads = workloads.filter { w in only.contains { w.name.hasPrefix($0) } }

@@ -8,11 +8,13 @@ enum System: String, CaseIterable {
     /// metacopy=on (kernel: with redirect_dir=on, which it requires); opt-in with --systems.
     case shiftoverlayMetacopy = "shiftoverlay-metacopy"
     case kernelMetacopy = "kernel-metacopy"
+    /// shiftoverlay with uring=off: requests over /dev/fuse only (to compare transports); opt-in.
+    case shiftoverlayDevFuse = "shiftoverlay-devfuse"
 
     /// What a run measures unless --systems says otherwise.
     static let defaults: [System] = [.shiftoverlay, .kernel, .fuseOverlayfs]
 
-    var isShiftoverlay: Bool { self == .shiftoverlay || self == .shiftoverlayMetacopy }
+    var isShiftoverlay: Bool { self == .shiftoverlay || self == .shiftoverlayMetacopy || self == .shiftoverlayDevFuse }
 }
 
 /// One live mount: the merged directory and, for FUSE, the daemon (started with `-f`, so its PID is
@@ -36,13 +38,14 @@ final class Mount {
         var opts = "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(upper),workdir=\(work)"
         if system == .shiftoverlayMetacopy { opts += ",metacopy=on" }
         if system == .kernelMetacopy { opts += ",metacopy=on,redirect_dir=on" }
+        if system == .shiftoverlayDevFuse { opts += ",uring=off" }
         switch system {
         case .kernel, .kernelMetacopy:
             if Glibc.mount("overlay", merged, "overlay", 0, opts) != 0 {
                 throw BenchError("mount -t overlay \(merged): \(errnoText())")
             }
             return Mount(system: system, merged: merged, daemon: nil)
-        case .shiftoverlay, .shiftoverlayMetacopy, .fuseOverlayfs:
+        case .shiftoverlay, .shiftoverlayMetacopy, .shiftoverlayDevFuse, .fuseOverlayfs:
             let program = system.isShiftoverlay ? binary : "fuse-overlayfs"
             let child = try Child([program, "-f", "-o", opts, merged], stdout: log, stderr: log)
             let m = Mount(system: system, merged: merged, daemon: child)

@@ -29,8 +29,14 @@ final class AdapterContext: Sendable {
     let passthroughNegotiated = Atomic<Bool>(false)
     /// The session's /dev/fuse descriptor, for the passthrough ioctls; -1 until mounted.
     let deviceFD = Atomic<Int32>(-1)
-    /// The INIT request's unique id and whether it offered passthrough, until INIT is answered.
-    let initRequest = Mutex<(unique: UInt64, offered: Bool)?>(nil)
+    /// What the INIT request offered, until INIT is answered.
+    let initRequest = Mutex<InitOffer?>(nil)
+    /// Serve requests over io_uring when the kernel offers it (the uring= option).
+    let uringMode: UringMode
+    /// Ring threads per CPU queue.
+    let uringThreads: Int
+    /// The io_uring transport, once offered in the INIT reply.
+    let uring = Mutex<UringTransport?>(nil)
     let passthrough = Mutex(PassthroughTable())
     let pendingOpens = PendingOpens()
     /// Opens answered as passthrough so far (for the status line).
@@ -44,8 +50,11 @@ final class AdapterContext: Sendable {
 
     init(
         engine: OverlayFS, entryTimeout: Double, attrTimeout: Double, posixACL: Bool = true, writeback: Bool = false,
-        passthrough: Bool = false, readahead: (kib: Int, mountpoint: String) = (0, ""), maxRead: Int = 0
+        passthrough: Bool = false, readahead: (kib: Int, mountpoint: String) = (0, ""), maxRead: Int = 0,
+        uring: UringMode = .off, uringThreads: Int = 2
     ) {
+        self.uringMode = uring
+        self.uringThreads = uringThreads
         self.maxRead = maxRead
         self.readahead = readahead
         self.engine = engine
@@ -83,9 +92,47 @@ extension AdapterContext {
     func sendInvalidations() {
         let nodes = engine.takeStaleNodes()
         guard !nodes.isEmpty, let se = OpaquePointer(bitPattern: session.load(ordering: .acquiring)) else { return }
+        // Over io_uring the reply is still in the ring entry: it reaches the kernel first, as a
+        // /dev/fuse reply would.
+        UringWorker.current?.commitNow()
         for node in Set(nodes) {
             // Offset -1: attributes only, no page-cache invalidation (takes no inode lock).
             _ = fuse_lowlevel_notify_inval_inode(se, node, -1, 0)
         }
+    }
+}
+
+/// What the kernel's INIT request offered.
+struct InitOffer {
+    var unique: UInt64
+    var passthrough: Bool
+    var uring: Bool
+}
+
+/// The uring= option.
+public enum UringMode: String, Sendable, Hashable {
+    /// Used when the kernel offers it (the fuse module's enable_uring parameter is on).
+    case auto
+    /// As auto, and as root the daemon turns the module parameter on when it is off.
+    case on
+    /// Never.
+    case off
+}
+
+extension AdapterContext {
+    /// The INIT reply went out (or failed to): io_uring threads register, or stand down.
+    func initReplied(sent: Bool) {
+        guard let transport = uring.withLock({ $0 }) else { return }
+        if sent {
+            transport.go()
+        } else {
+            transport.cancel()
+            uring.withLock { $0 = nil }
+        }
+    }
+
+    /// Ring threads after the unmount: given a moment to see the connection end.
+    func stopUring() {
+        uring.withLock { $0 }?.waitForThreads(seconds: 2)
     }
 }

@@ -19,6 +19,8 @@ enum DeviceIO {
     static let initExt: UInt32 = 1 << 30  // FUSE_INIT_EXT (flags)
     static let writebackCache: UInt32 = 1 << 16  // FUSE_WRITEBACK_CACHE (flags)
     static let passthroughFlags2: UInt32 = 1 << 5  // FUSE_PASSTHROUGH = 1 << 37 (flags2)
+    static let overIOUringFlags2: UInt32 = 1 << 9  // FUSE_OVER_IO_URING = 1 << 41 (flags2)
+    static let maxPagesFlag: UInt32 = 1 << 22  // FUSE_MAX_PAGES (flags)
     static let openPassthrough: UInt32 = 1 << 7  // FOPEN_PASSTHROUGH
     static let openOutSize = 16  // struct fuse_open_out { fh; open_flags; backing_id }
 
@@ -35,11 +37,16 @@ enum DeviceIO {
             return n
         }
         io.writev = { fd, iov, count, userdata in
-            guard let iov, count == 2, let c = DeviceIO.context(userdata) else { return FuseDevice.writev(fd, iov, count) }
-            let isInit = DeviceIO.patchReply(iov, c)
+            guard let iov, let c = DeviceIO.context(userdata) else { return FuseDevice.writev(fd, iov, count) }
+            let isInit = count == 2 && DeviceIO.patchReply(iov, c)
+            // A reply to a request that came over io_uring goes back into its ring entry.
+            if let worker = UringWorker.current, let n = worker.capture(iov, count) { return n }
             let n = FuseDevice.writev(fd, iov, count)
-            // The kernel has applied the INIT reply (which can only lower the read-ahead window).
-            if isInit && n > 0 { c.setReadahead() }
+            if isInit {
+                // The kernel has applied the INIT reply (which can only lower the read-ahead window).
+                if n > 0 { c.setReadahead() }
+                c.initReplied(sent: n > 0)
+            }
             return n
         }
         io.splice_send = { fdIn, offIn, fdOut, offOut, length, flags, _ in
@@ -52,14 +59,16 @@ enum DeviceIO {
         userdata.map { Unmanaged<AdapterContext>.fromOpaque($0).takeUnretainedValue() }
     }
 
-    /// Notes the INIT request: its unique id and whether the kernel offers passthrough.
+    /// Notes the INIT request: its unique id and whether the kernel offers passthrough and io_uring.
     private static func sawRequest(_ buffer: UnsafeRawPointer, _ c: AdapterContext) {
         guard buffer.loadUnaligned(fromByteOffset: 4, as: UInt32.self) == opcodeInit else { return }
         let unique = buffer.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
         let flags = buffer.loadUnaligned(fromByteOffset: headerSize + 12, as: UInt32.self)
         let flags2 = buffer.loadUnaligned(fromByteOffset: headerSize + 16, as: UInt32.self)
-        let offered = flags & initExt != 0 && flags2 & passthroughFlags2 != 0
-        c.initRequest.withLock { $0 = (unique, offered) }
+        let ext = flags & initExt != 0
+        let offer = InitOffer(
+            unique: unique, passthrough: ext && flags2 & passthroughFlags2 != 0, uring: ext && flags2 & overIOUringFlags2 != 0)
+        c.initRequest.withLock { $0 = offer }
     }
 
     /// Patches an open, create or INIT reply; true when it is the INIT reply.
@@ -69,12 +78,32 @@ enum DeviceIO {
         let unique = header.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
         if let pending = c.pendingOpens.take() {
             patchOpen(payload, length: iov[1].iov_len, pending, c)
-        } else if let (initUnique, offered) = c.initRequest.withLock({ $0 }), unique == initUnique {
+        } else if let offer = c.initRequest.withLock({ $0 }), unique == offer.unique {
             c.initRequest.withLock { $0 = nil }
-            patchInit(payload, length: iov[1].iov_len, offered: offered, c)
+            patchInit(payload, length: iov[1].iov_len, offered: offer.passthrough, c)
+            if offer.uring { offerUring(payload, length: iov[1].iov_len, c) }
             return true
         }
         return false
+    }
+
+    /// Offers FUSE_OVER_IO_URING in the INIT reply once the ring threads are ready (see Uring.swift).
+    private static func offerUring(_ payload: UnsafeMutableRawPointer, length: Int, _ c: AdapterContext) {
+        guard c.uringMode != .off, length >= 40, let se = OpaquePointer(bitPattern: c.session.load(ordering: .acquiring))
+        else { return }
+        let flags = payload.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
+        guard flags & initExt != 0 else { return }
+        // The kernel's payload size: max(8 KiB, max_write, max_pages pages) (32 pages without FUSE_MAX_PAGES).
+        let maxWrite = Int(payload.loadUnaligned(fromByteOffset: 20, as: UInt32.self))
+        let maxPages = flags & maxPagesFlag != 0 ? Int(payload.loadUnaligned(fromByteOffset: 28, as: UInt16.self)) : 32
+        let capacity = max(8192, maxWrite, maxPages * 4096)
+        guard let transport = UringTransport.prepare(
+            session: se, device: c.deviceFD.load(ordering: .acquiring), payloadCapacity: capacity,
+            threadsPerQueue: c.uringThreads)
+        else { return }
+        let flags2 = payload.loadUnaligned(fromByteOffset: 32, as: UInt32.self)
+        payload.storeBytes(of: flags2 | overIOUringFlags2, toByteOffset: 32, as: UInt32.self)
+        c.uring.withLock { $0 = transport }
     }
 
     /// struct fuse_init_out: flags at 12, flags2 at 32, max_stack_depth at 36 (protocol 7.40).

@@ -66,6 +66,12 @@ func installFileOps(_ ops: inout fuse_lowlevel_ops) {
 private func read(_ req: fuse_req_t, _ c: AdapterContext, handle: HandleID, size: Int, offset: Int)
     throws(Errno) -> Reply
 {
+    // Over io_uring the data goes straight into the ring entry's payload (no splice there).
+    if let worker = UringWorker.current, let into = worker.replyBuffer(size), let base = into.baseAddress {
+        let n = try c.engine.read(handle, into: into, at: Int64(offset))
+        fuse_reply_buf(req, base.assumingMemoryBound(to: CChar.self), min(max(n, 0), size))
+        return .sent
+    }
     if let fd = try c.engine.readDescriptor(handle) {
         var bv = fuse_bufvec()
         bv.count = 1

@@ -30,6 +30,9 @@ public struct FuseMountConfig: Sendable, Hashable {
     public var readaheadKiB: Int = 0
     /// The max_read= mount option given to libfuse (0: none); init() must repeat it.
     public var maxRead: Int = 0
+    /// FUSE over io_uring (uring=auto|on|off) and its ring threads per CPU (uring_threads=).
+    public var uring: UringMode = .auto
+    public var uringThreads: Int = 2
 
     public init(
         mountpoint: String, foreground: Bool = false, debug: Bool = false, fuseOptions: [String] = [],
@@ -81,7 +84,9 @@ public func runFuse(engine: OverlayFS, config: FuseMountConfig) -> Int32 {
 
     let timeout = config.timeout.isFinite && config.timeout >= 0 ? config.timeout : 1.0
     let context = AdapterContext(engine: engine, entryTimeout: timeout, attrTimeout: timeout, posixACL: config.posixACL, writeback: config.writeback,
-        passthrough: config.passthrough, readahead: (config.readaheadKiB, config.mountpoint), maxRead: config.maxRead)
+        passthrough: config.passthrough, readahead: (config.readaheadKiB, config.mountpoint), maxRead: config.maxRead,
+        uring: config.uring, uringThreads: config.uringThreads)
+    if config.uring == .on { enableUringModuleParameter() }
     let userdata = Unmanaged.passRetained(context)
     defer { userdata.release() }
 
@@ -137,6 +142,7 @@ public func runFuse(engine: OverlayFS, config: FuseMountConfig) -> Int32 {
     if status == SIGTERM || status == SIGINT || status == SIGHUP { status = 0 }
 
     fuse_session_unmount(se)
+    context.stopUring()
     engine.shutdown()
     if status != 0 {
         DaemonLog.write("session loop ended with status \(status)", syslog: !config.foreground)

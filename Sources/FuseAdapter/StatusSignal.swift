@@ -27,7 +27,7 @@ enum StatusSignal {
             var sig: Int32 = 0
             while sigwait(&set, &sig) == 0 {
                 let c = box.context
-                DaemonLog.write("status: \(c.engine.status()), \(c.passthroughStatus)", level: .info, syslog: box.syslog)
+                DaemonLog.write("status: \(c.engine.status()), \(c.passthroughStatus)\(c.uringStatus)", level: .info, syslog: box.syslog)
             }
             return nil
         }, box.toOpaque())

@@ -66,6 +66,13 @@ public struct MountPlan: Sendable, Equatable {
     /// through a buffer instead: 512 KiB requests keep every read a splice.
     public var maxRead: Int = MountPlan.defaultMaxRead
     public static let defaultMaxRead = 512 * 1024
+    /// uring=auto|on|off: serve requests over io_uring when the kernel offers it (Linux 6.14+ with
+    /// the fuse module's enable_uring on; `on` turns that on as root).
+    public var uring: UringMode = .auto
+    /// uring_threads=N: ring threads per CPU (each serves one request at a time).
+    public var uringThreads: Int = MountPlan.defaultUringThreads
+    public static let defaultUringThreads = 2
+    public static let maxUringThreads = 16
     /// Kernel-side POSIX ACLs (noacl turns them off).
     public var posixACL: Bool = true
     /// xattr_permissions=0|1|2.
@@ -104,6 +111,8 @@ public struct MountPlan: Sendable, Equatable {
         c.passthrough = passthrough
         c.readaheadKiB = readaheadKiB
         c.maxRead = maxRead
+        c.uring = uring
+        c.uringThreads = uringThreads
         return c
     }
 }

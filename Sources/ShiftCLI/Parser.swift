@@ -1,4 +1,5 @@
 import OverlayEngine
+import FuseAdapter
 
 /// The fuse-overlayfs command line: `[-f] [-d] [-s] [-o OPT[,OPT...]]... [SOURCE] MOUNTPOINT`,
 /// options before or after the positionals (mount.fuse3 passes `SOURCE MOUNTPOINT -o ...`).
@@ -10,6 +11,7 @@ public enum Parser {
         "timeout", "fsync", "volatile", "threaded", "squash_to_root", "squash_to_uid", "squash_to_gid",
         "xattr_permissions", "noacl", "noxattrs", "static_nlink", "ino32_t", "writeback", "xino",
         "fast_ino_check", "redirect_dir", "metacopy", "passthrough", "readahead", "max_read",
+        "uring", "uring_threads",
     ]
 
     /// fuse-overlayfs options accepted and ignored for now, with a warning.
@@ -130,6 +132,8 @@ public enum Parser {
         plan.passthrough = state.passthrough
         plan.readaheadKiB = state.readaheadKiB
         plan.maxRead = state.maxRead
+        plan.uring = state.uring
+        plan.uringThreads = state.uringThreads
         plan.timeout = state.timeout
         plan.threads = singleThread ? 1 : state.threads
         plan.foreground = foreground || state.debug
@@ -186,6 +190,8 @@ struct OptionState {
     var passthrough = true
     var readaheadKiB = MountPlan.defaultReadaheadKiB
     var maxRead = MountPlan.defaultMaxRead
+    var uring = UringMode.auto
+    var uringThreads = MountPlan.defaultUringThreads
     var timeout = MountPlan.defaultTimeout
     var threads = 10
     var fuseOptions: [String] = []
@@ -241,6 +247,17 @@ struct OptionState {
             case "off": passthrough = false
             case let v: throw CLIError("passthrough=\(v ?? ""): expected on or off")
             }
+        case "uring":
+            guard let v = value, let mode = UringMode(rawValue: v) else {
+                throw CLIError("uring=\(value ?? ""): expected auto, on or off")
+            }
+            uring = mode
+        case "uring_threads":
+            let v = try required(key, value)
+            guard let n = Int(v), (1...MountPlan.maxUringThreads).contains(n) else {
+                throw CLIError("uring_threads=\(v): expected 1 to \(MountPlan.maxUringThreads) threads per CPU")
+            }
+            uringThreads = n
         case "max_read":
             let v = try required(key, value)
             guard let n = Int(v), n >= 4096, n <= 1 << 30 else {

@@ -1,0 +1,152 @@
+import CLinux
+import Glibc
+import LayerAPI
+
+/// One FUSE-over-io-uring ring entry (Linux 6.14+, protocol 7.42) with its own io_uring: the
+/// header and payload buffers the kernel copies requests into and replies out of, and the two
+/// commands (register the buffers; commit a reply and fetch the next request). Used by exactly
+/// one thread, the one that made it: the kernel hands requests to the task that submitted the
+/// command.
+///
+/// Memory layout: `header` is a page holding struct fuse_uring_req_header (in_out at 0, op_in at
+/// 128, ring_ent_in_out at 256). `payload` starts one page into its mapping, so the request
+/// header and per-op header can be laid down right before the payload and the whole request read
+/// as one contiguous buffer without copying the payload.
+public final class FuseRingEntry {
+    public static let opInOffset = 128
+    public static let entInOutOffset = 256
+    /// Bytes free before `payload` (for assembling the request in front of it).
+    public static let scratchBeforePayload = 4096
+
+    public let queue: UInt16
+    public let payloadCapacity: Int
+    public let header: UnsafeMutableRawPointer
+    public let payload: UnsafeMutableRawPointer
+    private let device: Int32
+    private let payloadMapping: UnsafeMutableRawPointer
+    private let payloadMappingLength: Int
+    private let iov: UnsafeMutablePointer<iovec>
+    private var ring = clinux_uring()
+    private var lastCommand: (op: UInt32, commit: UInt64) = (1, 0)
+
+    static let commandRegister: UInt32 = 1  // FUSE_IO_URING_CMD_REGISTER
+    static let commandCommitAndFetch: UInt32 = 2  // FUSE_IO_URING_CMD_COMMIT_AND_FETCH
+
+    public init(device: Int32, queue: UInt16, payloadCapacity: Int) throws(Errno) {
+        let page = 4096
+        let capacity = (payloadCapacity + page - 1) / page * page
+        guard let header = Self.map(page) else { throw lastErrno() }
+        let mappingLength = Self.scratchBeforePayload + capacity
+        guard let mapping = Self.map(mappingLength) else {
+            let e = lastErrno()
+            munmap(header, page)
+            throw e
+        }
+        let rc = clinux_uring_init(&ring, 4)
+        guard rc == 0 else {
+            munmap(header, page)
+            munmap(mapping, mappingLength)
+            throw Errno(rawValue: -rc)
+        }
+        self.device = device
+        self.queue = queue
+        self.payloadCapacity = capacity
+        self.header = header
+        self.payloadMapping = mapping
+        self.payloadMappingLength = mappingLength
+        self.payload = mapping + Self.scratchBeforePayload
+        iov = .allocate(capacity: 2)
+        iov[0] = iovec(iov_base: header, iov_len: page)
+        iov[1] = iovec(iov_base: payload, iov_len: capacity)
+    }
+
+    deinit {
+        clinux_uring_exit(&ring)
+        munmap(header, 4096)
+        munmap(payloadMapping, payloadMappingLength)
+        iov.deallocate()
+    }
+
+    /// Registers the buffers with the kernel's queue (submitted now, answered with the first request).
+    public func register() throws(Errno) {
+        try prepare(Self.commandRegister, commit: 0)
+        try enter(wait: false)
+    }
+
+    /// Queues the commit of the reply now in the buffers (the request with this commit id) and
+    /// the fetch of the next request; `submitNow` hands it to the kernel at once instead of with
+    /// the next `next()`.
+    public func commit(_ commitID: UInt64, submitNow: Bool) throws(Errno) {
+        try prepare(Self.commandCommitAndFetch, commit: commitID)
+        if submitNow { try enter(wait: false) }
+    }
+
+    /// Submits what is queued and waits for the next completion: 0 when a request is in the
+    /// buffers, else the command's negative errno (-ENOTCONN once the connection is gone).
+    public func next() throws(Errno) -> Int32 {
+        var res: Int32 = 0
+        var data: UInt64 = 0
+        while clinux_uring_take_cqe(&ring, &res, &data) == 0 {
+            try enter(wait: true)
+        }
+        return res
+    }
+
+    /// Resubmits the last command (after EINTR or EAGAIN from the kernel).
+    public func retry() throws(Errno) {
+        try prepare(lastCommand.op, commit: lastCommand.commit)
+    }
+
+    private func prepare(_ op: UInt32, commit: UInt64) throws(Errno) {
+        lastCommand = (op, commit)
+        let rc = clinux_uring_prep_fuse(&ring, device, op, queue, commit, op == Self.commandRegister ? iov : nil, 1)
+        guard rc == 0 else { throw Errno(rawValue: -rc) }
+    }
+
+    private func enter(wait: Bool) throws(Errno) {
+        let rc = clinux_uring_enter(&ring, wait ? 1 : 0)
+        guard rc == 0 else { throw Errno(rawValue: -rc) }
+    }
+
+    private static func map(_ length: Int) -> UnsafeMutableRawPointer? {
+        let p = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let p, p != MAP_FAILED else { return nil }
+        return p
+    }
+}
+
+/// CPUs as the kernel numbers its FUSE ring queues (one per possible CPU).
+public enum CPUs {
+    /// The number of possible CPUs (/sys/devices/system/cpu/possible, e.g. "0-1"), or
+    /// get_nprocs_conf() when that file cannot be read.
+    public static func possible() -> Int {
+        if let text = try? readSmallFile("/sys/devices/system/cpu/possible") {
+            var highest = -1
+            for part in text.split(whereSeparator: { $0 == "," || $0 == "\n" }) {
+                let bounds = part.split(separator: "-")
+                if let last = bounds.last, let n = Int(last) { highest = max(highest, n) }
+            }
+            if highest >= 0 { return highest + 1 }
+        }
+        return max(1, sysconf(Int32(_SC_NPROCESSORS_CONF)))
+    }
+
+    /// Pins the calling thread to `cpu`; the errno when the kernel refuses (CPU offline or
+    /// outside the process's cpuset).
+    public static func pinCurrentThread(to cpu: Int) -> Errno? {
+        let rc = clinux_pin_to_cpu(Int32(cpu))
+        return rc == 0 ? nil : Errno(rawValue: -rc)
+    }
+}
+
+/// A small text file (sysfs, procfs) read whole.
+public func readSmallFile(_ path: String) throws(Errno) -> String {
+    let fd = try FD.open(path, flags: O_RDONLY)
+    defer { fd.close() }
+    var bytes = [UInt8](repeating: 0, count: 4096)
+    let result = bytes.withUnsafeMutableBytes { b -> Result<Int, Errno> in
+        do throws(Errno) { return .success(try fd.read(into: b, at: 0)) } catch { return .failure(error) }
+    }
+    let n = try result.get()
+    return String(decoding: bytes[0..<n], as: UTF8.self)
+}
