@@ -113,6 +113,9 @@ public func runFuse(engine: OverlayFS, config: FuseMountConfig) -> Int32 {
     // then SIGTERM would never end the daemon.
     unblockTerminationSignals()
 
+    // SIGUSR1 (status) is blocked before the mount is visible: a status request that arrives
+    // before the status thread runs waits for it instead of killing the daemon (its default).
+    StatusSignal.block()
     if fuse_session_mount(se, config.mountpoint) != 0 {
         DaemonLog.write("cannot mount on \(config.mountpoint) (see the fuse: message above)")
         engine.shutdown()
@@ -134,7 +137,6 @@ public func runFuse(engine: OverlayFS, config: FuseMountConfig) -> Int32 {
         return 1
     }
 
-    StatusSignal.block()
     StatusSignal.start(context, syslog: !config.foreground)
     var status = loop(se, threads: config.threads)
     // libfuse 3.14 reports the signal that ended the loop as its number: a requested stop, not

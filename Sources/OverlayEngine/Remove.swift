@@ -67,11 +67,7 @@ extension OverlayFS {
     /// Puts a whiteout at `path` in the upper layer, atomically replacing what is there: a 0/0
     /// character device (the kernel's form), or where mknod is refused, an empty `.wh.NAME` file.
     func placeWhiteout(_ upper: any UpperLayer, _ path: RelPath, replacing: Replaced) throws(Errno) {
-        let work = Place.work(tempName())
-        do {
-            try upper.mknod(work, mode: FileType.characterDevice.modeBits, rdev: 0)
-        } catch {
-            guard error == .EPERM || error == .EOPNOTSUPP || error == .EACCES else { throw error }
+        guard let work = try makeWhiteoutDevice(upper) else {
             try placeImageWhiteout(upper, path, replacing: replacing)
             return
         }

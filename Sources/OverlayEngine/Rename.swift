@@ -147,19 +147,6 @@ extension OverlayFS {
         }
     }
 
-    /// A whiteout device in the work directory, nil where the upper refuses to make one (the
-    /// caller then falls back to a `.wh.` file).
-    func makeWhiteoutDevice(_ upper: any UpperLayer) throws(Errno) -> Place? {
-        let work = Place.work(tempName())
-        do {
-            try upper.mknod(work, mode: FileType.characterDevice.modeBits, rdev: 0)
-        } catch {
-            guard error == .EPERM || error == .EOPNOTSUPP || error == .EACCES else { throw error }
-            return nil
-        }
-        return work
-    }
-
     /// Moves `spath` to `dpath` leaving the whiteout `wh` (a work place) at `spath`, ordered so
     /// that a failure at any step is undone and a crash between steps loses nothing (the work
     /// directory is emptied at mount, so the source is never parked there): the source takes
