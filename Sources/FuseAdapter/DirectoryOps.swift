@@ -82,7 +82,7 @@ private func fillDirectoryPlus(
         if fuse_add_direntry_plus(req, nil, 0, cname, nil, 0) > size - used { break }
         var p = fuse_entry_param()
         let dots = e.name == [0x2E] || e.name == [0x2E, 0x2E]
-        if !dots, let name = Name(e.name), let entry = try? c.engine.lookup(parent: parent, name: name) {
+        if !dots, let entry = try? c.engine.lookup(parent: parent, listed: e) {
             p = entryParam(entry, c)
             looked.append(entry.node)
         } else {

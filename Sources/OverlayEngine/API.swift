@@ -66,11 +66,18 @@ public struct ListedEntry: Sendable, Hashable {
     public var ino: UInt64
     public var type: FileType
     public var nextOffset: Int64
-    public init(name: [UInt8], ino: UInt64, type: FileType, nextOffset: Int64) {
+    /// What the listing saw (see `OverlayFS.lookup(parent:listed:)`): the layers before this
+    /// one (upper first) hold neither the name nor a whiteout of it, as long as the namespace
+    /// generation is still `listedAt`.
+    public var firstLayer: Int
+    public var listedAt: UInt64
+    public init(name: [UInt8], ino: UInt64, type: FileType, nextOffset: Int64, firstLayer: Int = 0, listedAt: UInt64 = .max) {
         self.name = name
         self.ino = ino
         self.type = type
         self.nextOffset = nextOffset
+        self.firstLayer = firstLayer
+        self.listedAt = listedAt
     }
 }
 

@@ -42,14 +42,18 @@ extension OverlayFS {
     /// out, else its placement and the stat of the providing object. An upper directory with a
     /// redirect merges with the lower directories the redirect names (see Redirect.swift).
     /// `findData` false: a caller that only removes the name skips looking for a metacopy
-    /// file's lower data (two xattr reads per file).
-    func resolve(_ dir: RelPath, _ parent: Placement, _ name: Name, findData: Bool = true) throws(Errno) -> (Placement, FileStat)? {
+    /// file's lower data (two xattr reads per file). `skipping`: the first layers (upper first)
+    /// are known to hold neither the name nor a whiteout of it, and are not probed.
+    func resolve(
+        _ dir: RelPath, _ parent: Placement, _ name: Name, findData: Bool = true, skipping: Int = 0
+    ) throws(Errno) -> (Placement, FileStat)? {
         if Markers.isReservedName(name) { return nil }
         let lowerDir = parent.lower(dir)
         let lowerPath = parent.lowerPath?.appending(name)
         var result: Placement?
         var top = FileStat()
-        if parent.upper, let upper {
+        let upperCount = parent.upper && upper != nil ? 1 : 0
+        if parent.upper, let upper, skipping == 0 {
             let path = dir.appending(name)
             switch try Self.probe(upper, dir, name) {
             case .whiteout: return nil
@@ -73,7 +77,7 @@ extension OverlayFS {
             }
         }
         let lowerObject = lowerDir.appending(name)
-        for (k, i) in parent.lowers.enumerated() where i < lowers.count {
+        for (k, i) in parent.lowers.enumerated() where i < lowers.count && upperCount + k >= skipping {
             let layer = lowers[i]
             switch try Self.probe(layer, lowerDir, name) {
             case .whiteout:
