@@ -81,8 +81,9 @@ private func read(_ req: fuse_req_t, _ c: AdapterContext, handle: HandleID, size
         bv.buf.flags = fuse_buf_flags(rawValue: FUSE_BUF_IS_FD.rawValue | FUSE_BUF_FD_SEEK.rawValue)
         bv.buf.fd = fd
         bv.buf.pos = offset
-        // fuse_reply_data always consumes the request (it answers read errors itself).
-        fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE)
+        // fuse_reply_data always consumes the request (it answers read errors itself). A ring
+        // thread's reply must reach its ring entry, which a splice to /dev/fuse would bypass.
+        fuse_reply_data(req, &bv, UringWorker.current == nil ? FUSE_BUF_SPLICE_MOVE : FUSE_BUF_NO_SPLICE)
         return .sent
     }
     guard let buffer = malloc(max(size, 1)) else { throw .ENOMEM }
