@@ -253,23 +253,14 @@ struct OptionState {
             }
             uring = mode
         case "uring_threads":
-            let v = try required(key, value)
-            guard let n = Int(v), (1...MountPlan.maxUringThreads).contains(n) else {
-                throw CLIError("uring_threads=\(v): expected 1 to \(MountPlan.maxUringThreads) threads per CPU")
-            }
-            uringThreads = n
+            uringThreads = try integer(
+                key, value, 1...MountPlan.maxUringThreads, expected: "1 to \(MountPlan.maxUringThreads) threads per CPU")
         case "max_read":
-            let v = try required(key, value)
-            guard let n = Int(v), n >= 4096, n <= 1 << 30 else {
-                throw CLIError("max_read=\(v): expected bytes from 4096")
-            }
-            maxRead = n
+            maxRead = try integer(key, value, 4096...(1 << 30), expected: "bytes from 4096")
         case "readahead":
-            let v = try required(key, value)
-            guard let n = Int(v), (0...MountPlan.maxReadaheadKiB).contains(n) else {
-                throw CLIError("readahead=\(v): expected KiB from 0 (the kernel's default) to \(MountPlan.maxReadaheadKiB)")
-            }
-            readaheadKiB = n
+            readaheadKiB = try integer(
+                key, value, 0...MountPlan.maxReadaheadKiB,
+                expected: "KiB from 0 (the kernel's default) to \(MountPlan.maxReadaheadKiB)")
         case "metacopy":
             switch value {
             case "on": metacopy = true
@@ -337,6 +328,13 @@ struct OptionState {
     private func id(_ key: String, _ value: String?) throws(CLIError) -> UInt32 {
         let v = try required(key, value)
         guard let n = UInt32(v), n != UInt32.max else { throw CLIError("\(key)=\(v): expected a numeric id") }
+        return n
+    }
+
+    /// The whole number `key=` gives, within `range` ("KEY=VALUE: expected ..." otherwise).
+    private func integer(_ key: String, _ value: String?, _ range: ClosedRange<Int>, expected: String) throws(CLIError) -> Int {
+        let v = try required(key, value)
+        guard let n = Int(v), range.contains(n) else { throw CLIError("\(key)=\(v): expected \(expected)") }
         return n
     }
 

@@ -67,6 +67,17 @@ func mknodWhiteout(_ path: String) throws {
 
 /// A small lower (two layers) for the read-write tests.
 enum RWLayers {
+    /// A scratch directory with the two lowers built (`build`) and an empty upper and work.
+    static func stack(_ tag: String) throws -> (s: Scratch, top: String, bottom: String, upper: String, work: String) {
+        let s = try Scratch(tag)
+        let top = try s.dir("top")
+        let bottom = try s.dir("bottom")
+        let upper = try s.dir("upper")
+        let work = try s.dir("work")
+        try build(top: top, bottom: bottom)
+        return (s, top, bottom, upper, work)
+    }
+
     /// `bottom` is the lowest layer, `top` is above it (lowerdir=top:bottom).
     static func build(top: String, bottom: String) throws {
         let script = """

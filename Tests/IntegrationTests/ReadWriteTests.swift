@@ -11,13 +11,8 @@ import Testing
 extension Integration {
     @Suite struct ReadWrite {
         @Test func workloadThenRemountAndKernelSeeTheSameTree() throws {
-            let s = try Scratch("rw")
+            let (s, top, bottom, upper, work) = try RWLayers.stack("rw")
             defer { s.remove() }
-            let top = try s.dir("top")
-            let bottom = try s.dir("bottom")
-            let upper = try s.dir("upper")
-            let work = try s.dir("work")
-            try RWLayers.build(top: top, bottom: bottom)
             let lowerBefore = try TreeView(bottom)
             let topBefore = try TreeView(top)
             let mnt = try s.dir("mnt")
@@ -57,13 +52,8 @@ extension Integration {
         }
 
         @Test func kernelWritesShiftoverlayReads() throws {
-            let s = try Scratch("rw-rev")
+            let (s, top, bottom, upper, work) = try RWLayers.stack("rw-rev")
             defer { s.remove() }
-            let top = try s.dir("top")
-            let bottom = try s.dir("bottom")
-            let upper = try s.dir("upper")
-            let work = try s.dir("work")
-            try RWLayers.build(top: top, bottom: bottom)
             let kernel = try withKernelOverlay(s, lowers: [top, bottom], upper: upper) { mnt in
                 RWLayers.applyChanges(mnt: mnt, scratch: s.root)
                 return try TreeView(mnt)

@@ -38,13 +38,8 @@ extension Integration {
 
         @Test(.enabled(if: Uring.kernelHasIt, "this kernel has no FUSE over io_uring"))
         func readWriteWorkloadOverTheRingsMatchesKernelOverlayfs() throws {
-            let s = try Scratch("uring-rw")
+            let (s, top, bottom, upper, work) = try RWLayers.stack("uring-rw")
             defer { s.remove() }
-            let top = try s.dir("top")
-            let bottom = try s.dir("bottom")
-            let upper = try s.dir("upper")
-            let work = try s.dir("work")
-            try RWLayers.build(top: top, bottom: bottom)
             // Larger than one ring payload (1 MiB). passthrough=off sends the writes (and the reads
             // of upper files) over the rings too.
             #expect(run(["dd", "if=/dev/urandom", "of=\(bottom)/big.bin", "bs=1M", "count=3", "status=none"]).ok)
