@@ -134,7 +134,7 @@ extension AdapterContext {
     /// Ring threads after the unmount: each sees the connection end as soon as it finishes the
     /// request it may be serving (a copy-up can take a while), before the engine shuts down
     /// (bounded: where the mount lives on in another mount namespace the connection never ends).
-    func stopUring() {
-        uring.withLock { $0 }?.waitForThreads(seconds: 10)
+    func stopUring() -> Bool {
+        uring.withLock { $0 }?.waitForThreads(seconds: 10) ?? true
     }
 }

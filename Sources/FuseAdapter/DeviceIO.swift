@@ -96,7 +96,7 @@ enum DeviceIO {
         // The kernel's payload size: max(8 KiB, max_write, max_pages pages) (32 pages without FUSE_MAX_PAGES).
         let maxWrite = Int(payload.loadUnaligned(fromByteOffset: 20, as: UInt32.self))
         let maxPages = flags & maxPagesFlag != 0 ? Int(payload.loadUnaligned(fromByteOffset: 28, as: UInt16.self)) : 32
-        let capacity = max(8192, maxWrite, maxPages * 4096)
+        let capacity = max(8192, maxWrite, maxPages * FuseRingEntry.pageSize)
         guard let transport = UringTransport.prepare(
             session: se, device: c.deviceFD.load(ordering: .acquiring), payloadCapacity: capacity,
             threadsPerQueue: c.uringThreads)

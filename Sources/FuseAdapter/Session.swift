@@ -144,7 +144,13 @@ public func runFuse(engine: OverlayFS, config: FuseMountConfig) -> Int32 {
     if status == SIGTERM || status == SIGINT || status == SIGHUP { status = 0 }
 
     fuse_session_unmount(se)
-    context.stopUring()
+    if !context.stopUring() {
+        // Ring threads still serve a mount that lives on (lazily unmounted while busy): exit
+        // without tearing the session and engine down under them. The kernel ends the
+        // connection when the process's descriptors close.
+        DaemonLog.write("io_uring threads still serving after the unmount; exiting", level: .warning, syslog: !config.foreground)
+        _exit(status == 0 ? 0 : 1)
+    }
     engine.shutdown()
     if status != 0 {
         DaemonLog.write("session loop ended with status \(status)", syslog: !config.foreground)

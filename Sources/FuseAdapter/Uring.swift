@@ -36,8 +36,13 @@ final class UringTransport: Sendable {
     /// Starts `threadsPerQueue` threads per possible CPU and waits until each has its ring and
     /// buffers; nil (threads gone) when any could not.
     static func prepare(session: OpaquePointer, device: Int32, payloadCapacity: Int, threadsPerQueue: Int) -> UringTransport? {
+        guard let queues = CPUs.possible() else {
+            DaemonLog.write("io_uring not used: /sys/devices/system/cpu/possible unreadable", level: .warning, syslog: true)
+            return nil
+        }
         let transport = UringTransport(
-            session: session, device: device, payloadCapacity: payloadCapacity, threadsPerQueue: threadsPerQueue)
+            session: session, device: device, payloadCapacity: payloadCapacity, queues: queues,
+            threadsPerQueue: threadsPerQueue)
         guard transport.startThreads() else {
             transport.cancel()
             return nil
@@ -45,14 +50,15 @@ final class UringTransport: Sendable {
         return transport
     }
 
-    private init(session: OpaquePointer, device: Int32, payloadCapacity: Int, threadsPerQueue: Int) {
-        let queues = CPUs.possible()
+    private init(session: OpaquePointer, device: Int32, payloadCapacity: Int, queues: Int, threadsPerQueue: Int) {
         self.queues = queues
-        self.threadsPerQueue = max(1, threadsPerQueue)
+        // Every possible CPU needs a queue; on machines with many, one thread each is plenty.
+        let perQueue = queues > 32 ? 1 : max(1, threadsPerQueue)
+        self.threadsPerQueue = perQueue
         shared = UringShared(session: session, device: device, payloadCapacity: payloadCapacity)
         var workers: [UringWorker] = []
         for cpu in 0..<queues {
-            for _ in 0..<max(1, threadsPerQueue) { workers.append(UringWorker(cpu: cpu, shared: shared)) }
+            for _ in 0..<perQueue { workers.append(UringWorker(cpu: cpu, shared: shared)) }
         }
         self.workers = workers
     }
@@ -90,12 +96,16 @@ final class UringTransport: Sendable {
         for _ in workers { shared.go.post() }
     }
 
-    /// After the unmount: waits (up to `seconds`) for the threads to see the connection end.
-    func waitForThreads(seconds: Int) {
+    /// After the unmount: waits (up to `seconds`) for the threads to see the connection end;
+    /// false if some are still serving (the mount lives on, lazily unmounted or in another mount
+    /// namespace): the session and engine must then not be torn down under them.
+    func waitForThreads(seconds: Int) -> Bool {
+        shared.stopping.store(true, ordering: .releasing)
         for _ in 0..<(seconds * 100) {
-            if shared.finished.load(ordering: .acquiring) >= workers.count { return }
+            if shared.finished.load(ordering: .acquiring) >= workers.count { return true }
             usleep(10_000)
         }
+        return false
     }
 
     /// "uring 2x2 (requests n)" for the status line.
@@ -116,6 +126,8 @@ final class UringShared: Sendable {
     let finished = Atomic<Int>(0)
     let served = Atomic<Int>(0)
     let warnedPinning = Atomic<Bool>(false)
+    /// The session loop has ended: a thread retrying after errors gives up.
+    let stopping = Atomic<Bool>(false)
 
     init(session: OpaquePointer, device: Int32, payloadCapacity: Int) {
         self.session = UInt(bitPattern: session)
@@ -172,7 +184,9 @@ final class UringWorker: @unchecked Sendable {
                 level: .warning, syslog: true)
         }
         do {
-            entry = try FuseRingEntry(device: shared.device, queue: UInt16(cpu), payloadCapacity: shared.payloadCapacity)
+            let made = try FuseRingEntry(device: shared.device, queue: UInt16(cpu), payloadCapacity: shared.payloadCapacity)
+            try made.probeRegistration()
+            entry = made
         } catch {
             DaemonLog.write("io_uring queue \(cpu): cannot set up a ring (\(error)); using /dev/fuse", level: .warning, syslog: true)
             shared.setupFailures.add(1, ordering: .releasing)
@@ -182,26 +196,39 @@ final class UringWorker: @unchecked Sendable {
         guard let entry, !shared.cancelled.load(ordering: .acquiring) else { return }
         pthread_setspecific(currentKey, Unmanaged.passUnretained(self).toOpaque())
         defer { pthread_setspecific(currentKey, nil) }
-        do {
-            try entry.register()
-            while true {
-                let res = try entry.next()
-                if res == -EINTR || res == -EAGAIN {
-                    try entry.retry()
-                    continue
-                }
-                if res < 0 {
-                    // ENOTCONN: unmounted or aborted. Anything else at registration turned
-                    // io_uring off for the connection (the kernel logs why); /dev/fuse serves.
-                    if res != -ENOTCONN && res != -ECANCELED {
-                        DaemonLog.write("io_uring queue \(cpu): \(Errno(rawValue: -res)); thread ends", level: .warning, syslog: true)
-                    }
-                    return
-                }
-                try serve(entry)
+        loop(entry)
+    }
+
+    /// Serves requests until the connection ends. While it lives, the thread never gives up its
+    /// place in the CPU's queue (requests made on that CPU would wait for it): a refused commit
+    /// registers the buffers again, anything else is retried with a growing pause.
+    private func loop(_ entry: FuseRingEntry) {
+        var failures = 0
+        do { try entry.register() } catch { failures = 1 }
+        while true {
+            let res: Int32
+            do { res = try entry.next() } catch { res = -error.rawValue }
+            if res >= 0 {
+                failures = 0
+                do { try serve(entry) } catch { try? entry.retry() }  // queue the commit again
+                continue
             }
-        } catch {
-            DaemonLog.write("io_uring queue \(cpu): \(error); thread ends", level: .error, syslog: true)
+            if res == -ENOTCONN || res == -ECANCELED || shared.stopping.load(ordering: .acquiring) { return }
+            if entry.lastWasRegistration && res != -EINTR && res != -EAGAIN {
+                // The kernel turned io_uring off for the connection (it logs why): /dev/fuse serves.
+                DaemonLog.write("io_uring queue \(cpu): registration refused (\(Errno(rawValue: -res)))", level: .warning, syslog: true)
+                return
+            }
+            failures += 1
+            if failures == 1 || failures % 100 == 0 {
+                DaemonLog.write("io_uring queue \(cpu): \(Errno(rawValue: -res)) (\(failures) in a row); retrying", level: .warning, syslog: true)
+            }
+            if failures > 2 { usleep(useconds_t(min(100_000, 1_000 << min(failures, 7)))) }
+            do {
+                if res == -EINTR || res == -EAGAIN { try entry.retry() } else { try entry.register() }
+            } catch {
+                continue
+            }
         }
     }
 
@@ -288,7 +315,7 @@ final class UringWorker: @unchecked Sendable {
         guard replied, !committed, let entry else { return }
         do {
             try entry.commit(commitID, submitNow: true)
-            committed = true
+            committed = true  // queued: submitted now or with the next wait, never twice
         } catch {
             DaemonLog.write("io_uring queue \(cpu): commit failed (\(error))", level: .error, syslog: true)
         }

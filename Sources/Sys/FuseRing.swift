@@ -11,18 +11,21 @@ import LayerAPI
 /// Memory layout: `header` is a page holding struct fuse_uring_req_header (in_out at 0, op_in at
 /// 128, ring_ent_in_out at 256). `payload` starts one page into its mapping, so the request
 /// header and per-op header can be laid down right before the payload and the whole request read
-/// as one contiguous buffer without copying the payload.
+/// as one contiguous buffer without copying the payload. The entry keeps its own duplicate of the
+/// /dev/fuse descriptor: libfuse closes the session's at unmount, and a command naming a closed
+/// (or reused) descriptor number would go elsewhere.
 public final class FuseRingEntry {
     public static let opInOffset = 128
     public static let entInOutOffset = 256
     /// Bytes free before `payload` (for assembling the request in front of it).
-    public static let scratchBeforePayload = 4096
+    public static var pageSize: Int { max(4096, sysconf(Int32(_SC_PAGESIZE))) }
 
     public let queue: UInt16
     public let payloadCapacity: Int
     public let header: UnsafeMutableRawPointer
     public let payload: UnsafeMutableRawPointer
     private let device: Int32
+    private let headerLength: Int
     private let payloadMapping: UnsafeMutableRawPointer
     private let payloadMappingLength: Int
     private let iov: UnsafeMutablePointer<iovec>
@@ -33,28 +36,37 @@ public final class FuseRingEntry {
     static let commandCommitAndFetch: UInt32 = 2  // FUSE_IO_URING_CMD_COMMIT_AND_FETCH
 
     public init(device: Int32, queue: UInt16, payloadCapacity: Int) throws(Errno) {
-        let page = 4096
+        let page = Self.pageSize
         let capacity = (payloadCapacity + page - 1) / page * page
         guard let header = Self.map(page) else { throw lastErrno() }
-        let mappingLength = Self.scratchBeforePayload + capacity
+        let mappingLength = page + capacity
         guard let mapping = Self.map(mappingLength) else {
             let e = lastErrno()
             munmap(header, page)
             throw e
         }
+        let own = fcntl(device, F_DUPFD_CLOEXEC, 3)
+        guard own >= 0 else {
+            let e = lastErrno()
+            munmap(header, page)
+            munmap(mapping, mappingLength)
+            throw e
+        }
         let rc = clinux_uring_init(&ring, 4)
         guard rc == 0 else {
+            Glibc.close(own)
             munmap(header, page)
             munmap(mapping, mappingLength)
             throw Errno(rawValue: -rc)
         }
-        self.device = device
+        self.device = own
+        self.headerLength = page
         self.queue = queue
         self.payloadCapacity = capacity
         self.header = header
         self.payloadMapping = mapping
         self.payloadMappingLength = mappingLength
-        self.payload = mapping + Self.scratchBeforePayload
+        self.payload = mapping + page
         iov = .allocate(capacity: 2)
         iov[0] = iovec(iov_base: header, iov_len: page)
         iov[1] = iovec(iov_base: payload, iov_len: capacity)
@@ -62,7 +74,8 @@ public final class FuseRingEntry {
 
     deinit {
         clinux_uring_exit(&ring)
-        munmap(header, 4096)
+        Glibc.close(device)
+        munmap(header, headerLength)
         munmap(payloadMapping, payloadMappingLength)
         iov.deallocate()
     }
@@ -70,15 +83,25 @@ public final class FuseRingEntry {
     /// Registers the buffers with the kernel's queue (submitted now, answered with the first request).
     public func register() throws(Errno) {
         try prepare(Self.commandRegister, commit: 0)
-        try enter(wait: false)
+        try? enter(wait: false)  // else submitted by the next `next()`
+    }
+
+    /// Before the INIT reply: a registration the kernel must refuse with EAGAIN (the connection is
+    /// not initialised yet) having passed every other check on the way (io_uring's security hook,
+    /// the 128-byte SQE, the fuse module parameter). Anything else means registering would fail.
+    public func probeRegistration() throws(Errno) {
+        try prepare(Self.commandRegister, commit: 0)
+        let res = try next()
+        guard res == -EAGAIN else { throw Errno(rawValue: res < 0 ? -res : EIO) }
     }
 
     /// Queues the commit of the reply now in the buffers (the request with this commit id) and
     /// the fetch of the next request; `submitNow` hands it to the kernel at once instead of with
-    /// the next `next()`.
+    /// the next `next()`. Once this returns, the commit is queued: an error of the submission
+    /// itself leaves it to the next `next()` (never queue it twice).
     public func commit(_ commitID: UInt64, submitNow: Bool) throws(Errno) {
         try prepare(Self.commandCommitAndFetch, commit: commitID)
-        if submitNow { try enter(wait: false) }
+        if submitNow { try? enter(wait: false) }
     }
 
     /// Submits what is queued and waits for the next completion: 0 when a request is in the
@@ -91,6 +114,9 @@ public final class FuseRingEntry {
         }
         return res
     }
+
+    /// Whether the last command queued was a registration (else a commit).
+    public var lastWasRegistration: Bool { lastCommand.op == Self.commandRegister }
 
     /// Resubmits the last command (after EINTR or EAGAIN from the kernel).
     public func retry() throws(Errno) {
@@ -117,18 +143,16 @@ public final class FuseRingEntry {
 
 /// CPUs as the kernel numbers its FUSE ring queues (one per possible CPU).
 public enum CPUs {
-    /// The number of possible CPUs (/sys/devices/system/cpu/possible, e.g. "0-1"), or
-    /// get_nprocs_conf() when that file cannot be read.
-    public static func possible() -> Int {
-        if let text = try? readSmallFile("/sys/devices/system/cpu/possible") {
-            var highest = -1
-            for part in text.split(whereSeparator: { $0 == "," || $0 == "\n" }) {
-                let bounds = part.split(separator: "-")
-                if let last = bounds.last, let n = Int(last) { highest = max(highest, n) }
-            }
-            if highest >= 0 { return highest + 1 }
+    /// The number of possible CPUs (/sys/devices/system/cpu/possible, e.g. "0-1"); nil when
+    /// that file cannot be read (counting only online CPUs would leave a queue unregistered).
+    public static func possible() -> Int? {
+        guard let text = try? readSmallFile("/sys/devices/system/cpu/possible") else { return nil }
+        var highest = -1
+        for part in text.split(whereSeparator: { $0 == "," || $0 == "\n" }) {
+            let bounds = part.split(separator: "-")
+            if let last = bounds.last, let n = Int(last) { highest = max(highest, n) }
         }
-        return max(1, sysconf(Int32(_SC_NPROCESSORS_CONF)))
+        return highest >= 0 ? highest + 1 : nil
     }
 
     /// Pins the calling thread to `cpu`; the errno when the kernel refuses (CPU offline or
