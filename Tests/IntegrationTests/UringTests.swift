@@ -66,6 +66,37 @@ extension Integration {
             #expect(same, "kernel overlayfs sees a different tree (left shiftoverlay over io_uring):\n\(first.diff(kernel))")
         }
 
+        /// SIGTERM while a process keeps its working directory in the mount: the unmount is lazy
+        /// and the ring threads keep serving that process, so the daemon must not tear its
+        /// session down under them; it waits a while, then exits cleanly, and the mount goes.
+        @Test(.enabled(if: Uring.kernelHasIt, "this kernel has no FUSE over io_uring"))
+        func sigtermWithABusyMountExitsCleanly() throws {
+            let s = try Scratch("uring-busy")
+            defer { s.remove() }
+            let lower = try s.dir("lower")
+            let upper = try s.dir("upper")
+            let work = try s.dir("work")
+            try write(lower + "/f", "x\n")
+            let mnt = try s.dir("mnt")
+            try restoringUringParameter {
+                let m = try ShiftMount(
+                    args: ["-o", overlayOptions(lowers: [lower], upper: upper, work: work, extra: ["uring=on"])],
+                    mountpoint: mnt, logPath: s.root + "/busy.log")
+                defer { m.stop() }
+                #expect(read(mnt + "/f") == "x\n")
+                let holder = try Child(["/usr/bin/env", "-C", mnt, "sleep", "60"], stdout: "/dev/null", stderr: "/dev/null")
+                defer { holder.terminate(grace: 1) }
+                usleep(200_000)
+                #expect(statusLine(m).contains("io_uring"), "\(m.log)")
+                kill(m.pid, SIGTERM)
+                #expect(m.child.wait(seconds: 30), "the daemon did not exit")
+                #expect(m.child.exitStatus == 0, "\(m.log)")
+                #expect(m.log.contains("still serving after the unmount"), "\(m.log)")
+                holder.terminate(grace: 1)
+                #expect(!isMounted(mnt))
+            }
+        }
+
         @Test(.enabled(if: Uring.kernelHasIt, "this kernel has no FUSE over io_uring"))
         func uringOffServesOverDevFuse() throws {
             let s = try Scratch("uring-off")
