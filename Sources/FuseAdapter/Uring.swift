@@ -8,10 +8,11 @@ import Sys
 ///
 /// Why: over /dev/fuse every request wakes a daemon thread on whichever CPU it slept on and the
 /// reply wakes the caller back; on a VM each wake of an idle vCPU is an expensive IPI, and a
-/// round trip costs ~25 µs where the same work on one CPU costs a few. With io_uring the kernel
-/// keeps one queue per CPU and hands a request to a ring entry registered on the caller's own
-/// CPU; the daemon threads serving a queue are pinned to that CPU, so request and reply are two
-/// context switches on one CPU.
+/// round trip costs ~25 µs. With io_uring the kernel keeps one queue per CPU and hands a request
+/// to a ring entry registered on the caller's own CPU; the threads serving a queue are pinned to
+/// that CPU, so the request needs no cross-CPU wake-up (~20 µs a round trip here). The reply's
+/// wake-up may still move the caller to an idle CPU: Linux 6.18 does not yet wake it on the
+/// current CPU for io_uring queues (see the README's benchmark notes).
 ///
 /// How it fits libfuse 3.14 (which predates io_uring): libfuse still reads INIT, FORGET and
 /// INTERRUPT from /dev/fuse (the kernel never sends those over the ring). A ring thread rebuilds
@@ -23,10 +24,11 @@ import Sys
 /// reply a thread captures is the one for the request it is serving (checked by unique id).
 ///
 /// Start-up: the INIT reply offers FUSE_OVER_IO_URING only once every ring thread has set up
-/// its io_uring and buffers (the kernel holds all requests until each CPU's queue has an entry
-/// registered, so offering it without them would hang the mount); the threads register right
-/// after the INIT reply is written. A registration the kernel refuses turns io_uring off for
-/// the connection and /dev/fuse keeps serving.
+/// its io_uring and buffers and seen a probe registration refused with EAGAIN, i.e. for the one
+/// reason that goes away with the INIT reply (the kernel holds all requests until each CPU's
+/// queue has an entry registered, so offering it without them would hang the mount); the
+/// threads register right after the INIT reply is written. A registration the kernel refuses
+/// all the same turns io_uring off for the connection and /dev/fuse keeps serving.
 final class UringTransport: Sendable {
     let queues: Int
     let threadsPerQueue: Int
