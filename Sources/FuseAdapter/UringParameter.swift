@@ -8,7 +8,7 @@ import Sys
 let uringModuleParameter = "/sys/module/fuse/parameters/enable_uring"
 
 func enableUringModuleParameter() {
-    guard let value = try? readSmallFile(uringModuleParameter) else {
+    guard let value = (try? readWholeFile(uringModuleParameter)).map({ String(decoding: $0, as: UTF8.self) }) else {
         DaemonLog.write("uring=on: this kernel has no FUSE over io_uring (\(uringModuleParameter) missing); using /dev/fuse",
             level: .warning)
         return

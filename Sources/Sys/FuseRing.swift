@@ -146,7 +146,8 @@ public enum CPUs {
     /// The number of possible CPUs (/sys/devices/system/cpu/possible, e.g. "0-1"); nil when
     /// that file cannot be read (counting only online CPUs would leave a queue unregistered).
     public static func possible() -> Int? {
-        guard let text = try? readSmallFile("/sys/devices/system/cpu/possible") else { return nil }
+        guard let bytes = try? readWholeFile("/sys/devices/system/cpu/possible") else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
         var highest = -1
         for part in text.split(whereSeparator: { $0 == "," || $0 == "\n" }) {
             let bounds = part.split(separator: "-")
@@ -163,14 +164,3 @@ public enum CPUs {
     }
 }
 
-/// A small text file (sysfs, procfs) read whole.
-public func readSmallFile(_ path: String) throws(Errno) -> String {
-    let fd = try FD.open(path, flags: O_RDONLY)
-    defer { fd.close() }
-    var bytes = [UInt8](repeating: 0, count: 4096)
-    let result = bytes.withUnsafeMutableBytes { b -> Result<Int, Errno> in
-        do throws(Errno) { return .success(try fd.read(into: b, at: 0)) } catch { return .failure(error) }
-    }
-    let n = try result.get()
-    return String(decoding: bytes[0..<n], as: UTF8.self)
-}
