@@ -23,6 +23,16 @@ func writeFile(_ path: String, _ text: String) throws {
     }
 }
 
+/// One write(2) of `value` and a newline to a sysfs attribute (sysfs reports a refused value
+/// there, not at close).
+func writeSysfs(_ path: String, _ value: String) -> Bool {
+    let fd = open(path, O_WRONLY)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    let bytes = Array((value + "\n").utf8)
+    return write(fd, bytes, bytes.count) == bytes.count
+}
+
 func errnoText() -> String { String(cString: strerror(errno)) }
 
 func exists(_ path: String) -> Bool {

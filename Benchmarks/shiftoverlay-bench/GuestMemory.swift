@@ -30,43 +30,5 @@ struct GuestMemory {
         if let saved { _ = Self.set(saved) }
     }
 
-    /// One write(2) of the value (sysfs reports a refused value there, not at close).
-    static func set(_ value: String) -> Bool { write(reportingOrder, value) }
-
-    static func write(_ path: String, _ value: String) -> Bool {
-        let fd = open(path, O_WRONLY)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        let bytes = Array((value + "\n").utf8)
-        return Glibc.write(fd, bytes, bytes.count) == bytes.count
-    }
-}
-
-/// FUSE over io_uring (Linux 6.14+) is off unless the fuse module's enable_uring parameter is
-/// on; shiftoverlay uses it when it is (uring=auto). The run turns it on, as an administrator
-/// deploying shiftoverlay would, and restores the old value at the end. fuse-overlayfs 1.10
-/// (libfuse 3.14) never asks for io_uring, so it is unaffected.
-struct FuseUring {
-    static let parameter = "/sys/module/fuse/parameters/enable_uring"
-    let saved: String?
-
-    init() {
-        guard let old = readFile(Self.parameter)?.split(whereSeparator: \.isWhitespace).first.map(String.init) else {
-            print("  this kernel has no FUSE over io_uring (\(Self.parameter) missing): shiftoverlay uses /dev/fuse")
-            saved = nil
-            return
-        }
-        saved = old
-        if old == "Y" {
-            print("  FUSE over io_uring already on (\(Self.parameter) Y)")
-        } else if GuestMemory.write(Self.parameter, "Y") {
-            print("  FUSE over io_uring on for the run (\(Self.parameter) \(old) -> Y)")
-        } else {
-            print("  cannot turn on \(Self.parameter): shiftoverlay uses /dev/fuse")
-        }
-    }
-
-    func restore() {
-        if let saved, saved != "Y" { _ = GuestMemory.write(Self.parameter, saved) }
-    }
+    static func set(_ value: String) -> Bool { writeSysfs(reportingOrder, value) }
 }

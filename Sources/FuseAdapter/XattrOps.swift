@@ -51,7 +51,7 @@ func installXattrOps(_ ops: inout fuse_lowlevel_ops) {
 /// ask only for the names listxattr gives), and the two mean the same to it; but `ls -l` (and
 /// anything else using coreutils' or libselinux's conventions) asks for every file it lists and
 /// stops asking on a device that answers ENOTSUP: a FUSE round trip per entry saved, where the
-/// kernel cannot cache the answer (warm `ls -lR` of 8.8k entries: 8,832 requests -> 1).
+/// kernel cannot cache the answer (warm `ls -lR` of 8.8k entries: 8,832 GETXATTR requests -> 3).
 let selinuxLabel = Array("security.selinux".utf8)
 
 /// The xattr size protocol: size 0 asks for the length, a too small buffer is ERANGE.
