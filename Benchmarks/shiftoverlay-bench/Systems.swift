@@ -10,11 +10,15 @@ enum System: String, CaseIterable {
     case kernelMetacopy = "kernel-metacopy"
     /// shiftoverlay with uring=off: requests over /dev/fuse only (to compare transports); opt-in.
     case shiftoverlayDevFuse = "shiftoverlay-devfuse"
+    /// shiftoverlay with prefetch=0: no directory listing ahead of a walk; opt-in.
+    case shiftoverlayNoPrefetch = "shiftoverlay-noprefetch"
 
     /// What a run measures unless --systems says otherwise.
     static let defaults: [System] = [.shiftoverlay, .kernel, .fuseOverlayfs]
 
-    var isShiftoverlay: Bool { self == .shiftoverlay || self == .shiftoverlayMetacopy || self == .shiftoverlayDevFuse }
+    var isShiftoverlay: Bool {
+        self == .shiftoverlay || self == .shiftoverlayMetacopy || self == .shiftoverlayDevFuse || self == .shiftoverlayNoPrefetch
+    }
 }
 
 /// One live mount: the merged directory and, for FUSE, the daemon (started with `-f`, so its PID is
@@ -39,13 +43,14 @@ final class Mount {
         if system == .shiftoverlayMetacopy { opts += ",metacopy=on" }
         if system == .kernelMetacopy { opts += ",metacopy=on,redirect_dir=on" }
         if system == .shiftoverlayDevFuse { opts += ",uring=off" }
+        if system == .shiftoverlayNoPrefetch { opts += ",prefetch=0" }
         switch system {
         case .kernel, .kernelMetacopy:
             if Glibc.mount("overlay", merged, "overlay", 0, opts) != 0 {
                 throw BenchError("mount -t overlay \(merged): \(errnoText())")
             }
             return Mount(system: system, merged: merged, daemon: nil)
-        case .shiftoverlay, .shiftoverlayMetacopy, .shiftoverlayDevFuse, .fuseOverlayfs:
+        case .shiftoverlay, .shiftoverlayMetacopy, .shiftoverlayDevFuse, .shiftoverlayNoPrefetch, .fuseOverlayfs:
             let program = system.isShiftoverlay ? binary : "fuse-overlayfs"
             let child = try Child([program, "-f", "-o", opts, merged], stdout: log, stderr: log)
             let m = Mount(system: system, merged: merged, daemon: child)

@@ -47,6 +47,8 @@ final class AdapterContext: Sendable {
     let maxRead: Int
     /// Nodes whose opens never keep the page cache (see PageCache.swift).
     let sharedData = Mutex(SharedDataNodes())
+    /// Directory prefetch threads, once started (after daemonizing: fork keeps no threads).
+    let prefetcher = Mutex<Prefetcher?>(nil)
 
     init(
         engine: OverlayFS, entryTimeout: Double, attrTimeout: Double, posixACL: Bool = true, writeback: Bool = false,
@@ -136,5 +138,24 @@ extension AdapterContext {
     /// (bounded: where the mount lives on in another mount namespace the connection never ends).
     func stopUring() -> Bool {
         uring.withLock { $0 }?.waitForThreads(seconds: 10) ?? true
+    }
+}
+
+extension AdapterContext {
+    /// Starts the directory prefetch threads (none when `threads` is 0).
+    func startPrefetching(threads: Int) {
+        guard threads > 0 else { return }
+        let started = Prefetcher(engine: engine, threads: threads)
+        prefetcher.withLock { $0 = started }
+    }
+
+    func stopPrefetching() {
+        prefetcher.withLock { $0 }?.stop()
+    }
+
+    /// Directories a readdirplus reply just gave the kernel: list them ahead.
+    func prefetch(_ directories: [NodeID]) {
+        guard !directories.isEmpty, let p = prefetcher.withLock({ $0 }) else { return }
+        p.schedule(directories)
     }
 }

@@ -73,6 +73,7 @@ private func fillDirectoryPlus(
     let buffer = raw.assumingMemoryBound(to: CChar.self)
     var used = 0
     var looked: [NodeID] = []
+    var directories: [NodeID] = []
     var cname: [CChar] = []
     cname.reserveCapacity(256)
     for e in entries {
@@ -85,6 +86,7 @@ private func fillDirectoryPlus(
         if !dots, let entry = try? c.engine.lookup(parent: parent, listed: e) {
             p = entryParam(entry, c)
             looked.append(entry.node)
+            if entry.attr.isDirectory { directories.append(entry.node) }
         } else {
             p.attr.st_ino = UInt(truncatingIfNeeded: e.ino)
             p.attr.st_mode = e.type.modeBits
@@ -93,6 +95,8 @@ private func fillDirectoryPlus(
     }
     if fuse_reply_buf(req, buffer, used) != 0 {
         for node in looked { c.engine.forget(node, lookups: 1) }
+    } else {
+        c.prefetch(directories)
     }
     return .sent
 }

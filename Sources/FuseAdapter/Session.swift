@@ -33,6 +33,8 @@ public struct FuseMountConfig: Sendable, Hashable {
     /// FUSE over io_uring (uring=auto|on|off) and its ring threads per CPU (uring_threads=).
     public var uring: UringMode = .auto
     public var uringThreads: Int = 2
+    /// Threads that list directories ahead of a tree walk (prefetch=; 0: none).
+    public var prefetchThreads: Int = 2
 
     public init(
         mountpoint: String, foreground: Bool = false, debug: Bool = false, fuseOptions: [String] = [],
@@ -138,7 +140,9 @@ public func runFuse(engine: OverlayFS, config: FuseMountConfig) -> Int32 {
     }
 
     StatusSignal.start(context, syslog: !config.foreground)
+    context.startPrefetching(threads: config.prefetchThreads)
     var status = loop(se, threads: config.threads)
+    context.stopPrefetching()
     // libfuse 3.14 reports the signal that ended the loop as its number: a requested stop, not
     // a failure. (Errors are negative errno values.)
     if status == SIGTERM || status == SIGINT || status == SIGHUP { status = 0 }

@@ -71,6 +71,9 @@ public struct ListedEntry: Sendable, Hashable {
     /// generation is still `listedAt`.
     public var firstLayer: Int
     public var listedAt: UInt64
+    /// The lookup a directory prefetch did ahead (Prefetch.swift), valid while the generation is
+    /// still `listedAt`. A cache, not part of the value: equality and hashing ignore it.
+    var resolution: Resolution?
     public init(name: [UInt8], ino: UInt64, type: FileType, nextOffset: Int64, firstLayer: Int = 0, listedAt: UInt64 = .max) {
         self.name = name
         self.ino = ino
@@ -78,6 +81,17 @@ public struct ListedEntry: Sendable, Hashable {
         self.nextOffset = nextOffset
         self.firstLayer = firstLayer
         self.listedAt = listedAt
+    }
+
+    public static func == (a: ListedEntry, b: ListedEntry) -> Bool {
+        a.name == b.name && a.ino == b.ino && a.type == b.type && a.nextOffset == b.nextOffset
+            && a.firstLayer == b.firstLayer && a.listedAt == b.listedAt
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(name)
+        h.combine(ino)
+        h.combine(nextOffset)
     }
 }
 

@@ -61,9 +61,14 @@ extension OverlayFS {
     public func readdir(node: NodeID, from offset: Int64) throws(Errno) -> ArraySlice<ListedEntry> {
         guard offset >= 0 else { throw .EINVAL }
         if offset != 0, let kept = state.withLock({ $0.listings.entries(node, from: offset) }) { return kept }
-        let (_, placement) = try locate(node)
+        let (path, placement) = try locate(node)
         guard placement.type == .directory else { throw .ENOTDIR }
-        let fresh = try listing(of: node)
+        let fresh: [ListedEntry]
+        if offset == 0, let ahead = takePrefetched(node, path, placement) {
+            fresh = ahead
+        } else {
+            fresh = try listing(of: node)
+        }
         let tagged = state.withLock { $0.listings.store(node, fresh, budget: options.listingBudget) }
         let position = offset == 0 ? 0 : ListingCache.split(offset).position
         return position < tagged.count ? tagged[position...] : []

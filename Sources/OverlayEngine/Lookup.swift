@@ -24,8 +24,9 @@ extension OverlayFS {
     public func lookup(parent: NodeID, listed: ListedEntry) throws(Errno) -> Entry {
         guard let name = Name(listed.name) else { throw .EINVAL }
         let now = namespace.generation.load(ordering: .sequentiallyConsistent)
-        if listed.listedAt == now, now & 1 == 0, listed.firstLayer > 0,
-            let entry = try lookupOnce(parent: parent, name: name, unless: now, skipping: listed.firstLayer)
+        if listed.listedAt == now, now & 1 == 0, listed.firstLayer > 0 || listed.resolution != nil,
+            let entry = try lookupOnce(
+                parent: parent, name: name, unless: now, skipping: listed.firstLayer, resolved: listed.resolution)
         {
             return entry
         }
@@ -34,10 +35,19 @@ extension OverlayFS {
 
     /// One resolution; nil (nothing recorded) if `generation` is given and the namespace
     /// generation moved from it. `skipping`: layers known not to hold the name (see above).
-    private func lookupOnce(parent: NodeID, name: Name, unless generation: UInt64?, skipping: Int = 0) throws(Errno) -> Entry? {
+    /// `resolved`: the resolution a directory prefetch did (valid at `generation`).
+    private func lookupOnce(
+        parent: NodeID, name: Name, unless generation: UInt64?, skipping: Int = 0, resolved: Resolution? = nil
+    ) throws(Errno) -> Entry? {
         let (dir, parentPlacement) = try locate(parent)
         guard parentPlacement.type == .directory else { throw .ENOTDIR }
-        guard let (placement, real) = try resolve(dir, parentPlacement, name, skipping: skipping) else { throw .ENOENT }
+        let found: (Placement, FileStat)?
+        if let resolved {
+            found = (resolved.placement, resolved.stat)
+        } else {
+            found = try resolve(dir, parentPlacement, name, skipping: skipping)
+        }
+        guard let (placement, real) = found else { throw .ENOENT }
         if let data = placement.data {
             adoptDataOrigin(data, real)
         } else if placement.upper {

@@ -72,6 +72,7 @@ struct State: Sendable {
     var nextNode: NodeID = 2
     var files: [HandleID: OpenFile] = [:]
     var listings = ListingCache()
+    var prefetched = PrefetchedListings()
     var nextHandle: HandleID = 1
     var inodes = InodeNumbers()
 

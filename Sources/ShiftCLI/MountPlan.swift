@@ -73,6 +73,10 @@ public struct MountPlan: Sendable, Equatable {
     public var uringThreads: Int = MountPlan.defaultUringThreads
     public static let defaultUringThreads = 2
     public static let maxUringThreads = 16
+    /// prefetch=N: threads that list directories ahead of a tree walk (0: none).
+    public var prefetchThreads: Int = MountPlan.defaultPrefetchThreads
+    public static let defaultPrefetchThreads = 2
+    public static let maxPrefetchThreads = 16
     /// Kernel-side POSIX ACLs (noacl turns them off).
     public var posixACL: Bool = true
     /// xattr_permissions=0|1|2.
@@ -113,6 +117,7 @@ public struct MountPlan: Sendable, Equatable {
         c.maxRead = maxRead
         c.uring = uring
         c.uringThreads = uringThreads
+        c.prefetchThreads = prefetchThreads
         return c
     }
 }

@@ -11,7 +11,7 @@ public enum Parser {
         "timeout", "fsync", "volatile", "threaded", "squash_to_root", "squash_to_uid", "squash_to_gid",
         "xattr_permissions", "noacl", "noxattrs", "static_nlink", "ino32_t", "writeback", "xino",
         "fast_ino_check", "redirect_dir", "metacopy", "passthrough", "readahead", "max_read",
-        "uring", "uring_threads",
+        "uring", "uring_threads", "prefetch",
     ]
 
     /// fuse-overlayfs options accepted and ignored for now, with a warning.
@@ -134,6 +134,7 @@ public enum Parser {
         plan.maxRead = state.maxRead
         plan.uring = state.uring
         plan.uringThreads = state.uringThreads
+        plan.prefetchThreads = state.prefetchThreads
         plan.timeout = state.timeout
         plan.threads = singleThread ? 1 : state.threads
         plan.foreground = foreground || state.debug
@@ -192,6 +193,7 @@ struct OptionState {
     var maxRead = MountPlan.defaultMaxRead
     var uring = UringMode.auto
     var uringThreads = MountPlan.defaultUringThreads
+    var prefetchThreads = MountPlan.defaultPrefetchThreads
     var timeout = MountPlan.defaultTimeout
     var threads = 10
     var fuseOptions: [String] = []
@@ -255,6 +257,9 @@ struct OptionState {
         case "uring_threads":
             uringThreads = try integer(
                 key, value, 1...MountPlan.maxUringThreads, expected: "1 to \(MountPlan.maxUringThreads) threads per CPU")
+        case "prefetch":
+            prefetchThreads = try integer(
+                key, value, 0...MountPlan.maxPrefetchThreads, expected: "0 (off) to \(MountPlan.maxPrefetchThreads) threads")
         case "max_read":
             maxRead = try integer(key, value, 4096...(1 << 30), expected: "bytes from 4096")
         case "readahead":
