@@ -6,14 +6,17 @@ import Sys
 /// Threads that list directories ahead of a tree walk (see OverlayEngine/Prefetch.swift). A
 /// readdirplus reply hands over the subdirectories it carried; the threads take the most recent
 /// first (a depth-first walker such as find, tar or ls -R enters the first subdirectory of the
-/// listing it just read next), and forget the oldest beyond `capacity`. Nothing here is needed
-/// for correctness: a directory not prefetched in time is listed by its READDIR as before.
+/// listing it just read next), and forget the oldest beyond `capacity` or older than `maxWait`
+/// (the engine keeps at most `PrefetchedListings.window` listings unserved). Nothing here is
+/// needed for correctness: a directory not prefetched in time is listed by its READDIR as before.
 final class Prefetcher: @unchecked Sendable {
     private let engine: OverlayFS
-    private let pending = Mutex<[(node: NodeID, generation: UInt64)]>([])
+    private let pending = Mutex<[(node: NodeID, generation: UInt64, queued: ContinuousClock.Instant)]>([])
     private let wake = Semaphore()
     private let stopped = Atomic<Bool>(false)
     private let capacity = 1024
+    /// A request not started within this long is dropped (the walker has moved on or stopped).
+    private let maxWait: Duration = .seconds(1)
     private var threads = 0
 
     /// Starts `threads` threads (at least one); nil if none could be started.
@@ -43,8 +46,9 @@ final class Prefetcher: @unchecked Sendable {
     func schedule(_ nodes: [NodeID]) {
         guard !nodes.isEmpty, !stopped.load(ordering: .relaxed) else { return }
         let generation = engine.namespaceGeneration
+        let queued = ContinuousClock.now
         pending.withLock { p in
-            for node in nodes.reversed() { p.append((node, generation)) }
+            for node in nodes.reversed() { p.append((node, generation, queued)) }
             if p.count > capacity { p.removeFirst(p.count - capacity) }
         }
         // A woken thread works until the queue is empty: one wake per thread at most.
@@ -61,6 +65,7 @@ final class Prefetcher: @unchecked Sendable {
         while true {
             wake.wait()
             while !stopped.load(ordering: .relaxed), let next = pending.withLock({ $0.popLast() }) {
+                guard ContinuousClock.now - next.queued < maxWait else { continue }
                 engine.prefetchListing(of: next.node, ifStill: next.generation)
             }
         }

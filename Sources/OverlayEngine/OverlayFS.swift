@@ -26,6 +26,9 @@ public final class OverlayFS: Sendable {
     let tempCounter = Atomic<UInt64>(0)
     /// Counters for the status report (SIGUSR1).
     let copyUps = Atomic<Int>(0)
+    /// Directory listings built ahead, and how many of them a READDIR used (Prefetch.swift).
+    let prefetchesListed = Atomic<Int>(0)
+    let prefetchesServed = Atomic<Int>(0)
     let bytesCopied = Atomic<Int>(0)
     let warnings = Atomic<Int>(0)
     /// Set when `forget` shrank the node tables (see `takeCompacted`).
@@ -101,7 +104,9 @@ public final class OverlayFS: Sendable {
     public func status() -> String {
         let (nodes, files) = state.withLock { ($0.nodes.count, $0.files.count) }
         return "nodes \(nodes), open files \(files), copy-ups \(copyUps.load(ordering: .relaxed)), "
-            + "bytes copied \(bytesCopied.load(ordering: .relaxed)), warnings \(warnings.load(ordering: .relaxed))"
+            + "bytes copied \(bytesCopied.load(ordering: .relaxed)), "
+            + "listings prefetched \(prefetchesListed.load(ordering: .relaxed)) (used \(prefetchesServed.load(ordering: .relaxed))), "
+            + "warnings \(warnings.load(ordering: .relaxed))"
     }
 
     func trace(_ message: @autoclosure () -> String) {

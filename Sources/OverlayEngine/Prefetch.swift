@@ -1,4 +1,5 @@
 import LayerAPI
+import Synchronization
 
 /// Directory read-ahead for tree walks. When readdirplus hands the kernel a directory's
 /// subdirectories, the adapter asks (on spare threads) for their listings before the walker
@@ -18,41 +19,41 @@ struct PrefetchedListings: Sendable {
         var placement: Placement
         var generation: UInt64
         var entries: [ListedEntry]
+        var stored: ContinuousClock.Instant
     }
 
+    /// At most this many listings are kept unserved (the oldest goes first); one not served
+    /// within `maxAge` is dropped too.
+    static let window = 128
+    static let maxAge: Duration = .seconds(2)
+
     private var items: [NodeID: Item] = [:]
-    private var order: [NodeID] = []
+    /// Listings being built now.
+    var building: [NodeID: PrefetchGate] = [:]
+    /// Nodes in the order they were stored (a taken or replaced one stays until it comes up).
+    private var order: [(node: NodeID, stored: ContinuousClock.Instant)] = []
     private var head = 0
-    private var total = 0
 
     func contains(_ node: NodeID) -> Bool { items[node] != nil }
 
-    /// Keeps `item` for `node`; the oldest items go while more than `budget` entries are kept.
-    mutating func store(_ node: NodeID, _ item: Item, budget: Int) {
-        if let old = items.updateValue(item, forKey: node) {
-            total -= old.entries.count
-        } else {
-            order.append(node)
-        }
-        total += item.entries.count
-        while total > budget, head < order.count {
-            let oldest = order[head]
+    /// Keeps `item` for `node`, dropping the oldest listings beyond the window or age.
+    mutating func store(_ node: NodeID, _ item: Item) {
+        items[node] = item
+        order.append((node, item.stored))
+        while head < order.count, items.count > Self.window || item.stored - order[head].stored > Self.maxAge {
+            let (old, stored) = order[head]
             head += 1
-            if let gone = items.removeValue(forKey: oldest) { total -= gone.entries.count }
+            if let kept = items[old], kept.stored == stored { items[old] = nil }
         }
-        if head > 1024 && head * 2 > order.count {
+        if head > 256 && head * 2 > order.count {
             order.removeFirst(head)
             head = 0
         }
     }
 
     /// Removes and returns what is kept for `node` (a listing is served from here at most once).
-    /// Its slot in `order` stays until it comes up (a stale id there removes nothing or, if the
-    /// node was stored again, a newer item early: harmless either way).
     mutating func take(_ node: NodeID) -> Item? {
-        guard let item = items.removeValue(forKey: node) else { return nil }
-        total -= item.entries.count
-        return item
+        items.removeValue(forKey: node)
     }
 }
 
@@ -67,16 +68,41 @@ extension OverlayFS {
     public var namespaceGeneration: UInt64 { namespace.generation.load(ordering: .sequentiallyConsistent) }
 
     /// Lists directory `node` ahead of its READDIR and looks up the entries that only lower
-    /// layers hold (see PrefetchedListings). Does nothing if the namespace generation is no
-    /// longer `generation` (it was read when the prefetch was asked for: a walk that changes names
-    /// as it goes, like `rm -r`, would waste the work), if the listing is already kept, or on any
-    /// error (the READDIR will then list as usual and report it).
-    public func prefetchListing(of node: NodeID, ifStill generation: UInt64) {
-        guard generation & 1 == 0, namespaceGeneration == generation else { return }
-        guard !state.withLock({ $0.prefetched.contains(node) }) else { return }
-        guard let (path, placement) = try? locate(node), placement.type == .directory else { return }
+    /// layers hold (see PrefetchedListings). Skipped if the namespace generation is no longer
+    /// `generation` (it was read when the prefetch was asked for: a walk that changes names as it
+    /// goes, like `rm -r`, would waste the work), if the listing is kept or being built already,
+    /// or on any error (the READDIR will then list as usual and report it).
+    /// True when it listed (false: skipped).
+    @discardableResult
+    public func prefetchListing(of node: NodeID, ifStill generation: UInt64) -> Bool {
+        guard generation & 1 == 0, namespaceGeneration == generation else { return false }
+        // The gate is held while the listing is built, and published only once held: a READDIR
+        // of this node meanwhile waits for it instead of listing a second time.
+        let gate = PrefetchGate()
+        return gate.lock.withLock { _ -> Bool in
+            let mine = state.withLock { s -> Bool in
+                guard !s.prefetched.contains(node), s.prefetched.building[node] == nil else { return false }
+                s.prefetched.building[node] = gate
+                return true
+            }
+            guard mine else { return false }
+            let item = buildAhead(node, generation)
+            return state.withLock { s in
+                s.prefetched.building[node] = nil
+                guard let item, namespace.generation.load(ordering: .sequentiallyConsistent) == generation else {
+                    return false
+                }
+                s.prefetched.store(node, item)
+                prefetchesListed.add(1, ordering: .relaxed)
+                return true
+            }
+        }
+    }
+
+    private func buildAhead(_ node: NodeID, _ generation: UInt64) -> PrefetchedListings.Item? {
+        guard let (path, placement) = try? locate(node), placement.type == .directory else { return nil }
         guard var entries = try? listing(of: node), entries.last?.listedAt == generation || entries.count <= 2 else {
-            return
+            return nil
         }
         let upperHolds = placement.upper && upper != nil
         for i in entries.indices.dropFirst(2) {
@@ -86,20 +112,30 @@ extension OverlayFS {
                 let (p, st) = try? resolve(path, placement, name, skipping: e.firstLayer), !p.upper
             else { continue }
             entries[i].resolution = Resolution(placement: p, stat: st)
-            if namespaceGeneration != generation { return }
+            if namespaceGeneration != generation { return nil }
         }
-        let item = PrefetchedListings.Item(path: path, placement: placement, generation: generation, entries: entries)
-        state.withLock { s in
-            guard namespace.generation.load(ordering: .sequentiallyConsistent) == generation else { return }
-            s.prefetched.store(node, item, budget: options.listingBudget)
-        }
+        return PrefetchedListings.Item(path: path, placement: placement, generation: generation, entries: entries, stored: .now)
     }
 
     /// The prefetched listing of `node` (at `path` with `placement`, as `locate` gave now), if one
-    /// is kept and still right; it is removed either way.
+    /// is kept and still right (waiting for one being built); it is removed either way.
     func takePrefetched(_ node: NodeID, _ path: RelPath, _ placement: Placement) -> [ListedEntry]? {
-        guard let item = state.withLock({ $0.prefetched.take(node) }) else { return nil }
-        guard item.generation == namespaceGeneration, item.path == path, item.placement == placement else { return nil }
+        var item: PrefetchedListings.Item?
+        for attempt in 0..<2 {
+            let (kept, building) = state.withLock { s in (s.prefetched.take(node), s.prefetched.building[node]) }
+            item = kept
+            guard item == nil, let building, attempt == 0 else { break }
+            building.lock.withLock { _ in }
+        }
+        guard let item, item.generation == namespaceGeneration, item.path == path, item.placement == placement else {
+            return nil
+        }
+        prefetchesServed.add(1, ordering: .relaxed)
         return item.entries
     }
+}
+
+/// Held while a prefetch builds one listing (see `prefetchListing`).
+final class PrefetchGate: Sendable {
+    let lock = Mutex<Void>(())
 }

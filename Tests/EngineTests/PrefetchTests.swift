@@ -1,6 +1,7 @@
 import LayerAPI
 import MemoryLayer
 import OverlayEngine
+import Synchronization
 import Testing
 
 /// Directory prefetch (`prefetchListing`): a listing built ahead must be served instead of a new
@@ -119,5 +120,50 @@ import Testing
         try f.rmdir("d/sub/deeper")
         #expect(f.errno { try f.fs.readdir(node: deeper, from: 0) } != nil)
         #expect(try f.list("d/sub") == [])
+    }
+
+    @Test func keepsAtMostAWindowOfListingsTheOldestGoFirst() throws {
+        let count = 130
+        let f = try Fixture(lowers: 1) { b in
+            for i in 0..<count { try b.file(b.lowers[0], "many/d\(i)/f", "x") }
+        }
+        let dirs = try (0..<count).map { i in try f.node("many/d\(i)") }
+        let g = f.fs.namespaceGeneration
+        for d in dirs { #expect(f.fs.prefetchListing(of: d, ifStill: g)) }
+        #expect(!f.fs.prefetchListing(of: dirs[count - 1], ifStill: g), "kept already")
+        let served = { (d: NodeID) throws -> Bool in
+            let before = Self.calls(f)
+            _ = try f.fs.readdir(node: d, from: 0)
+            return Self.calls(f) == before
+        }
+        #expect(try served(dirs[count - 1]))
+        #expect(try served(dirs[2]))
+        #expect(try !served(dirs[1]), "beyond the window of 128: dropped")
+        #expect(try !served(dirs[0]))
+    }
+
+    /// Prefetches racing with changes: a listing read after a change returned must show it.
+    @Test func aListingReadAfterAChangeShowsItWhilePrefetchesRun() throws {
+        let f = try Self.fixture()
+        let d = try f.node("d")
+        let stop = Atomic<Bool>(false)
+        let prefetchers = (0..<2).map { _ in
+            Thread {
+                while !stop.load(ordering: .relaxed) { f.fs.prefetchListing(of: d, ifStill: f.fs.namespaceGeneration) }
+            }
+        }
+        for t in prefetchers { t.start() }
+        var wrong: [String] = []
+        for i in 0..<600 {
+            let name = "n\(i % 5)"
+            try f.create("d/" + name, "x")
+            if !Self.names(try f.fs.readdir(node: d, from: 0)).contains(name) { wrong.append("\(i): \(name) missing") }
+            try f.unlink("d/" + name)
+            if Self.names(try f.fs.readdir(node: d, from: 0)).contains(name) { wrong.append("\(i): \(name) still listed") }
+        }
+        stop.store(true, ordering: .relaxed)
+        for t in prefetchers { t.join() }
+        #expect(wrong.isEmpty, "\(wrong.count) stale listings, first: \(wrong.prefix(3))")
+        #expect(try f.list("d").sorted() == ["both", "bottom", "sub", "up"])
     }
 }
