@@ -22,9 +22,10 @@ struct PrefetchedListings: Sendable {
         var stored: ContinuousClock.Instant
     }
 
-    /// At most this many listings are kept unserved (the oldest goes first); one not served
-    /// within `maxAge` is dropped too.
+    /// At most this many listings, and entries in all, are kept unserved (the oldest go first;
+    /// about 200 bytes an entry); one not served within `maxAge` is dropped too.
     static let window = 128
+    static let entryBudget = 32_768
     static let maxAge: Duration = .seconds(2)
 
     private var items: [NodeID: Item] = [:]
@@ -33,17 +34,24 @@ struct PrefetchedListings: Sendable {
     /// Nodes in the order they were stored (a taken or replaced one stays until it comes up).
     private var order: [(node: NodeID, stored: ContinuousClock.Instant)] = []
     private var head = 0
+    private var total = 0
 
     func contains(_ node: NodeID) -> Bool { items[node] != nil }
 
     /// Keeps `item` for `node`, dropping the oldest listings beyond the window or age.
     mutating func store(_ node: NodeID, _ item: Item) {
-        items[node] = item
+        if let replaced = items.updateValue(item, forKey: node) { total -= replaced.entries.count }
+        total += item.entries.count
         order.append((node, item.stored))
-        while head < order.count, items.count > Self.window || item.stored - order[head].stored > Self.maxAge {
+        while head < order.count - 1,
+            items.count > Self.window || total > Self.entryBudget || item.stored - order[head].stored > Self.maxAge
+        {
             let (old, stored) = order[head]
             head += 1
-            if let kept = items[old], kept.stored == stored { items[old] = nil }
+            if let kept = items[old], kept.stored == stored {
+                items[old] = nil
+                total -= kept.entries.count
+            }
         }
         if head > 256 && head * 2 > order.count {
             order.removeFirst(head)
@@ -53,7 +61,9 @@ struct PrefetchedListings: Sendable {
 
     /// Removes and returns what is kept for `node` (a listing is served from here at most once).
     mutating func take(_ node: NodeID) -> Item? {
-        items.removeValue(forKey: node)
+        guard let item = items.removeValue(forKey: node) else { return nil }
+        total -= item.entries.count
+        return item
     }
 }
 
