@@ -30,7 +30,11 @@ func swiftTimespec(_ t: timespec) -> Timespec {
 }
 
 /// The setattr request as engine changes: FUSE_SET_ATTR_* bits select fields of `attr`.
-func attrChanges(_ attr: stat, toSet: Int32) -> AttrChanges {
+/// `killPriv`: FUSE_HANDLE_KILLPRIV_V2 is agreed, so clearing setuid/setgid is the daemon's
+/// job: asked by FATTR_KILL_SUIDGID (libfuse passes it as FUSE_SET_ATTR_KILL_SUID) on a
+/// truncate or chown, and by a SETATTR that sets nothing, which is what the kernel sends when a
+/// write (file_remove_privs, also before a passthrough write) or chown(-1, -1) would clear them.
+func attrChanges(_ attr: stat, toSet: Int32, killPriv: Bool = false) -> AttrChanges {
     var c = AttrChanges()
     if toSet & FUSE_SET_ATTR_MODE != 0 { c.mode = attr.st_mode & 0o7777 }
     if toSet & FUSE_SET_ATTR_UID != 0 { c.uid = attr.st_uid }
@@ -45,6 +49,9 @@ func attrChanges(_ attr: stat, toSet: Int32) -> AttrChanges {
         c.mtime = .now
     } else if toSet & FUSE_SET_ATTR_MTIME != 0 {
         c.mtime = .set(swiftTimespec(attr.st_mtim))
+    }
+    if killPriv {
+        c.dropSetID = toSet & (FUSE_SET_ATTR_KILL_SUID | FUSE_SET_ATTR_KILL_SGID) != 0 || c.setsNothing
     }
     return c
 }

@@ -27,6 +27,8 @@ final class AdapterContext: Sendable {
     let passthroughWanted: Bool
     /// The kernel accepted passthrough in the INIT reply (see DeviceIO).
     let passthroughNegotiated = Atomic<Bool>(false)
+    /// The kernel accepted FUSE_HANDLE_KILLPRIV_V2 in the INIT reply (see DeviceIO).
+    let killPrivNegotiated = Atomic<Bool>(false)
     /// The session's /dev/fuse descriptor, for the passthrough ioctls; -1 until mounted.
     let deviceFD = Atomic<Int32>(-1)
     /// What the INIT request offered, until INIT is answered.
@@ -41,6 +43,9 @@ final class AdapterContext: Sendable {
     let pendingOpens = PendingOpens()
     /// Opens answered as passthrough so far (for the status line).
     let passthroughOpens = Atomic<Int>(0)
+    /// GETXATTR requests served so far (for the status line: most are the kernel's
+    /// security.capability checks before a write or chown).
+    let getxattrRequests = Atomic<Int>(0)
     /// The read-ahead window to set (KiB, 0: none) and the mount point it is set for.
     let readahead: (kib: Int, mountpoint: String)
     /// The max_read= mount option (0: none), repeated in the INIT reply as libfuse requires.
@@ -109,6 +114,7 @@ struct InitOffer {
     var unique: UInt64
     var passthrough: Bool
     var uring: Bool
+    var killPrivV2: Bool
 }
 
 /// The uring= option.

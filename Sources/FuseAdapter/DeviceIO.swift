@@ -10,7 +10,8 @@ import Sys
 /// itself because it predates FUSE protocol 7.40:
 /// - the INIT reply offers passthrough (flags2 FUSE_PASSTHROUGH, max_stack_depth 1) when the
 ///   kernel offered it and the writeback cache is off (the kernel refuses the two together);
-/// - an open or create reply for a passthrough open carries FOPEN_PASSTHROUGH and the backing id.
+/// - an open or create reply for a passthrough open carries FOPEN_PASSTHROUGH and the backing id;
+/// - the INIT reply agrees FUSE_HANDLE_KILLPRIV_V2 when offered (see `patchKillPriv`).
 /// libfuse writes each reply synchronously on the worker thread that called fuse_reply_*, so a
 /// handler arms the patch for its own thread (`PendingOpens`) right before replying.
 enum DeviceIO {
@@ -21,6 +22,7 @@ enum DeviceIO {
     static let passthroughFlags2: UInt32 = 1 << 5  // FUSE_PASSTHROUGH = 1 << 37 (flags2)
     static let overIOUringFlags2: UInt32 = 1 << 9  // FUSE_OVER_IO_URING = 1 << 41 (flags2)
     static let maxPagesFlag: UInt32 = 1 << 22  // FUSE_MAX_PAGES (flags)
+    static let killPrivV2: UInt32 = 1 << 28  // FUSE_HANDLE_KILLPRIV_V2 (flags)
     static let openPassthrough: UInt32 = 1 << 7  // FOPEN_PASSTHROUGH
     static let openOutSize = 16  // struct fuse_open_out { fh; open_flags; backing_id }
 
@@ -67,7 +69,8 @@ enum DeviceIO {
         let flags2 = buffer.loadUnaligned(fromByteOffset: headerSize + 16, as: UInt32.self)
         let ext = flags & initExt != 0
         let offer = InitOffer(
-            unique: unique, passthrough: ext && flags2 & passthroughFlags2 != 0, uring: ext && flags2 & overIOUringFlags2 != 0)
+            unique: unique, passthrough: ext && flags2 & passthroughFlags2 != 0, uring: ext && flags2 & overIOUringFlags2 != 0,
+            killPrivV2: flags & killPrivV2 != 0)
         c.initRequest.withLock { $0 = offer }
     }
 
@@ -81,6 +84,7 @@ enum DeviceIO {
         } else if let offer = c.initRequest.withLock({ $0 }), unique == offer.unique {
             c.initRequest.withLock { $0 = nil }
             patchInit(payload, length: iov[1].iov_len, offered: offer.passthrough, c)
+            if offer.killPrivV2 { patchKillPriv(payload, length: iov[1].iov_len, c) }
             if offer.uring { offerUring(payload, length: iov[1].iov_len, c) }
             return true
         }
@@ -115,6 +119,21 @@ enum DeviceIO {
         payload.storeBytes(of: flags2 | passthroughFlags2, toByteOffset: 32, as: UInt32.self)
         payload.storeBytes(of: UInt32(1), toByteOffset: 36, as: UInt32.self)
         c.passthroughNegotiated.store(true, ordering: .releasing)
+    }
+
+    /// Agrees FUSE_HANDLE_KILLPRIV_V2 (flags at 12 of fuse_init_out). Its point: the kernel then
+    /// marks the superblock SB_NOSEC, so once a file is known to have neither setuid/setgid bits
+    /// nor security.capability it stops asking GETXATTR security.capability before every
+    /// write(2) (a round trip per write, passthrough writes included: 4k random writes to an
+    /// upper file 2.84 s -> 0.57 s, kernel overlayfs 0.58 s). In exchange the daemon clears the
+    /// setid bits when asked (attrChanges). security.capability stays the kernel's (it removes
+    /// it through the mount when a write or chown finds it; the upper filesystem also drops it
+    /// when the daemon or a passthrough write changes the file).
+    private static func patchKillPriv(_ payload: UnsafeMutableRawPointer, length: Int, _ c: AdapterContext) {
+        guard length >= 16 else { return }
+        let flags = payload.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
+        payload.storeBytes(of: flags | killPrivV2, toByteOffset: 12, as: UInt32.self)
+        c.killPrivNegotiated.store(true, ordering: .releasing)
     }
 
     /// The fuse_open_out ends the payload of both open and create replies.

@@ -22,8 +22,9 @@ private func installSessionOps(_ ops: inout fuse_lowlevel_ops) {
         guard let conn else { return }
         let splice = UInt32(FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE)
         if conn.pointee.capable & splice == splice { conn.pointee.want |= splice }
-        // Let the kernel clear setuid/setgid on write/truncate/chown by sending a setattr:
-        // the daemon writes with CAP_FSETID, so a write of its own would keep them.
+        // Not FUSE_HANDLE_KILLPRIV (v1): the daemon writes with CAP_FSETID, so a write of its
+        // own would keep setuid/setgid. DeviceIO agrees FUSE_HANDLE_KILLPRIV_V2 instead, under
+        // which the kernel still tells the daemon when to clear them (see attrChanges).
         conn.pointee.want &= ~UInt32(FUSE_CAP_HANDLE_KILLPRIV)
         // POSIX ACLs (system.posix_acl_* xattrs, served by the layers) are checked by the kernel
         // along with the mode bits, and cached per inode (ls -l would otherwise ask twice per
@@ -88,7 +89,7 @@ private func installNodeOps(_ ops: inout fuse_lowlevel_ops) {
     ops.setattr = { req, ino, attr, toSet, fi in
         serve(req) { req, c throws(Errno) in
             guard let attr else { throw .EINVAL }
-            let changes = attrChanges(attr.pointee, toSet: toSet)
+            let changes = attrChanges(attr.pointee, toSet: toSet, killPriv: c.killPrivNegotiated.load(ordering: .acquiring))
             let handle: HandleID? = fi.map { $0.pointee.fh }
             return .attr(try c.engine.setattr(ino, changes, handle: handle, caller: caller(req)))
         }

@@ -27,7 +27,7 @@ enum StatusSignal {
             var sig: Int32 = 0
             while sigwait(&set, &sig) == 0 {
                 let c = box.context
-                DaemonLog.write("status: \(c.engine.status()), \(c.passthroughStatus)\(c.uringStatus)", level: .info, syslog: box.syslog)
+                DaemonLog.write("status: \(c.engine.status()), \(c.passthroughStatus), \(c.requestStatus)\(c.uringStatus)", level: .info, syslog: box.syslog)
             }
             return nil
         }, box.toOpaque())
@@ -46,5 +46,13 @@ final class StatusBox: Sendable {
     init(context: AdapterContext, syslog: Bool) {
         self.context = context
         self.syslog = syslog
+    }
+}
+
+extension AdapterContext {
+    /// Whether the daemon clears setid bits (FUSE_HANDLE_KILLPRIV_V2) and the GETXATTR count.
+    var requestStatus: String {
+        let killPriv = killPrivNegotiated.load(ordering: .acquiring) ? "on" : "off"
+        return "killpriv_v2 \(killPriv), getxattr requests \(getxattrRequests.load(ordering: .relaxed))"
     }
 }

@@ -18,6 +18,7 @@ func installXattrOps(_ ops: inout fuse_lowlevel_ops) {
     }
     ops.getxattr = { req, ino, cname, size in
         serve(req) { _, c throws(Errno) in
+            c.getxattrRequests.add(1, ordering: .relaxed)
             guard let cname else { throw .EINVAL }
             let name = cBytes(cname)
             do throws(Errno) {

@@ -44,9 +44,14 @@ public struct AttrChanges: Sendable, Hashable {
     public var size: Int64?
     public var atime: TimeUpdate = .omit
     public var mtime: TimeUpdate = .omit
+    /// After the other changes, a non-directory loses S_ISUID, and S_ISGID if it is group
+    /// executable: what a write, truncate or chown does to the file on a local filesystem, which
+    /// the kernel leaves to the FUSE server once FUSE_HANDLE_KILLPRIV_V2 is agreed (the kernel
+    /// has already decided that the caller lacks CAP_FSETID, or that it is a chown).
+    public var dropSetID: Bool = false
     public init(
         mode: UInt32? = nil, uid: UInt32? = nil, gid: UInt32? = nil, size: Int64? = nil,
-        atime: TimeUpdate = .omit, mtime: TimeUpdate = .omit
+        atime: TimeUpdate = .omit, mtime: TimeUpdate = .omit, dropSetID: Bool = false
     ) {
         self.mode = mode
         self.uid = uid
@@ -54,10 +59,13 @@ public struct AttrChanges: Sendable, Hashable {
         self.size = size
         self.atime = atime
         self.mtime = mtime
+        self.dropSetID = dropSetID
     }
-    public var isEmpty: Bool {
+    /// No attribute to set (dropSetID aside).
+    public var setsNothing: Bool {
         mode == nil && uid == nil && gid == nil && size == nil && atime == .omit && mtime == .omit
     }
+    public var isEmpty: Bool { setsNothing && !dropSetID }
 }
 
 /// One entry of a merged directory listing, with the offset that resumes after it.

@@ -94,6 +94,7 @@ extension OverlayFS {
             }
             trace("setattr \(place) \(rest)")
         }
+        if changes.dropSetID { try dropSetID(node, upper) }
         if let now = try? getattr(node) { return now }
         markStale(node)
         var st = before
@@ -104,6 +105,20 @@ extension OverlayFS {
         if case .set(let t) = changes.atime { st.atime = t }
         if case .set(let t) = changes.mtime { st.mtime = t }
         return st
+    }
+
+    /// Clears S_ISUID, and S_ISGID where group-executable, of a non-directory that has them
+    /// (copying it up only then: most writers' SETATTR asks this of files without either bit).
+    private func dropSetID(_ node: NodeID, _ upper: any UpperLayer) throws(Errno) {
+        let st = try getattr(node)
+        guard st.type != .directory, st.type != .symlink else { return }
+        var mode = st.permissions & ~ModeBits.setUID
+        if mode & 0o010 != 0 { mode &= ~ModeBits.setGID }
+        guard mode != st.permissions else { return }
+        try copyUpMetadata(node)
+        let (path, _) = try locate(node)
+        try storeMode(upper, .tree(path), mode)
+        trace("setattr upper:\(path) drop setid -> \(String(mode, radix: 8))")
     }
 
     /// The id stored in the layers for a visible uid/gid. An id outside every mapping range is

@@ -35,6 +35,32 @@ import Testing
         #expect(try f.upper?.stat(.tree(RelPath("home/u"))).uid == 1000)
     }
 
+    /// dropSetID (a write, truncate or chown under FUSE_HANDLE_KILLPRIV_V2): setuid goes, setgid
+    /// only with group execute; a file with neither bit is not even copied up.
+    @Test func dropSetIDClearsOnlyWhatIsSet() throws {
+        let f = try Fixture { b in
+            try b.file(b.lowers[0], "suid", "x", mode: 0o4755)
+            try b.file(b.lowers[0], "sgid-x", "x", mode: 0o2775)
+            try b.file(b.lowers[0], "sgid-nox", "x", mode: 0o2765)
+            try b.file(b.lowers[0], "plain", "x", mode: 0o644)
+            try b.dirs(b.lowers[0], "dir")
+            try b.lowers[0].chmod(.tree(RelPath("dir")), mode: 0o2775)  // mkdir drops setgid
+        }
+        let drop = AttrChanges(dropSetID: true)
+        #expect(!drop.isEmpty && drop.setsNothing)
+        for (path, after) in [("suid", 0o755), ("sgid-x", 0o775), ("sgid-nox", 0o2765), ("plain", 0o644), ("dir", 0o2775)] {
+            let st = try f.fs.setattr(try f.node(path), drop, handle: nil, caller: .root)
+            #expect(st.permissions == UInt32(after), "\(path)")
+            #expect(try f.stat(path).permissions == UInt32(after), "\(path)")
+        }
+        #expect(try f.upper?.stat(.tree(RelPath("suid"))).permissions == 0o755)
+        #expect(f.errno { try f.upper?.stat(.tree(RelPath("plain"))) } == .ENOENT, "nothing to clear: no copy-up")
+        #expect(f.errno { try f.upper?.stat(.tree(RelPath("dir"))) } == .ENOENT, "directories keep setgid")
+        // With a size change, after it (truncate by a caller without CAP_FSETID).
+        let st = try f.fs.setattr(try f.node("sgid-x"), AttrChanges(size: 0, dropSetID: true), handle: nil, caller: .root)
+        #expect(st.size == 0 && st.permissions == 0o775)
+    }
+
     @Test func callerOutsideTheMapIsStoredAsOverflow() throws {
         let f = try Fixture(options: Self.mapped()) { b in try b.dirs(b.lowers[0], "d") }
         try f.create("d/byhost", caller: Caller(uid: 0, gid: 0))
