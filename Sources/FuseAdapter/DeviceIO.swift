@@ -33,8 +33,11 @@ enum DeviceIO {
         var io = fuse_custom_io()
         io.read = { fd, buffer, count, userdata in
             let n = FuseDevice.read(fd, buffer, count)
-            if n >= DeviceIO.headerSize + 20, let buffer, let c = DeviceIO.context(userdata) {
-                DeviceIO.sawRequest(UnsafeRawPointer(buffer), c)
+            if n >= DeviceIO.headerSize, let buffer {
+                OpenKill.note(UnsafeRawPointer(buffer), length: n)
+                if n >= DeviceIO.headerSize + 20, let c = DeviceIO.context(userdata) {
+                    DeviceIO.sawRequest(UnsafeRawPointer(buffer), c)
+                }
             }
             return n
         }
@@ -188,4 +191,30 @@ final class PendingOpens: Sendable {
             if t[me] != nil { t[me] = (nil, true) }
         }
     }
+}
+
+/// FUSE_OPEN_KILL_SUIDGID of the OPEN request the calling thread serves. The kernel sets it on an
+/// O_TRUNC open by a caller without CAP_FSETID under FUSE_HANDLE_KILLPRIV_V2 and then leaves the
+/// setid bits to the daemon, but libfuse 3.14 drops the field; both transports note it from the
+/// raw request right before libfuse decodes it on the same thread.
+enum OpenKill {
+    static let opcodeOpen: UInt32 = 14  // FUSE_OPEN; struct fuse_open_in { flags; open_flags }
+    static let killSUIDGID: UInt32 = 1 << 0  // FUSE_OPEN_KILL_SUIDGID (open_flags)
+
+    static func note(_ request: UnsafeRawPointer, length: Int) {
+        guard length >= DeviceIO.headerSize + 8,
+            request.loadUnaligned(fromByteOffset: 4, as: UInt32.self) == opcodeOpen
+        else { return }
+        let openFlags = request.loadUnaligned(fromByteOffset: DeviceIO.headerSize + 4, as: UInt32.self)
+        pthread_setspecific(key, openFlags & killSUIDGID != 0 ? UnsafeRawPointer(bitPattern: 1) : nil)
+    }
+
+    /// Whether the OPEN being served asks for it (set for every OPEN, so never stale).
+    static var requested: Bool { pthread_getspecific(key) != nil }
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
 }

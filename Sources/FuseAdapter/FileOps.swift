@@ -7,7 +7,16 @@ func installFileOps(_ ops: inout fuse_lowlevel_ops) {
     ops.open = { req, ino, fi in
         serve(req) { req, c throws(Errno) in
             guard let fi else { throw .EINVAL }
-            let h = try c.engine.open(ino, flags: OpenFlags(rawValue: fi.pointee.flags), caller: caller(req))
+            let who = caller(req)
+            let h = try c.engine.open(ino, flags: OpenFlags(rawValue: fi.pointee.flags), caller: who)
+            if fi.pointee.flags & O_TRUNC != 0, OpenKill.requested, c.killPrivNegotiated.load(ordering: .acquiring) {
+                // The file is open (and truncated) already: a failure here leaves the bits set.
+                do throws(Errno) {
+                    _ = try c.engine.setattr(ino, AttrChanges(dropSetID: true), handle: h, caller: who)
+                } catch {
+                    DaemonLog.write("open with O_TRUNC of node \(ino): cannot clear setuid/setgid: \(error)")
+                }
+            }
             return .open(h, ino, fi)
         }
     }

@@ -101,6 +101,7 @@ final class UringWorker: @unchecked Sendable {
             let start = entry.payload - DeviceIO.headerSize - opSize
             start.copyMemory(from: h, byteCount: DeviceIO.headerSize)
             (start + DeviceIO.headerSize).copyMemory(from: h + FuseRingEntry.opInOffset, byteCount: opSize)
+            OpenKill.note(UnsafeRawPointer(start), length: length)
             var buf = fuse_buf()
             buf.size = length
             buf.mem = start

@@ -118,6 +118,7 @@ extension OverlayFS {
         try copyUpMetadata(node)
         let (path, _) = try locate(node)
         try storeMode(upper, .tree(path), mode)
+        markStale(node)  // the caller may not answer with attributes (an O_TRUNC open does not)
         trace("setattr upper:\(path) drop setid -> \(String(mode, radix: 8))")
     }
 

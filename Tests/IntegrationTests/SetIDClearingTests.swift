@@ -1,4 +1,4 @@
-// Clearing setuid/setgid bits on write, truncate and chown. With FUSE_HANDLE_KILLPRIV_V2 agreed
+// Clearing setuid/setgid bits on write, truncate, O_TRUNC open and chown. With FUSE_HANDLE_KILLPRIV_V2 agreed
 // this is the daemon's job (the kernel only says when), and in exchange the kernel stops asking
 // for security.capability before every write.
 
@@ -16,7 +16,7 @@ extension Integration {
         /// daemon, with or without KILLPRIV_V2) only for group-executable files.
         static let modes = [
             "w-suid": "4777", "w-sgid": "2777", "w-both": "6777", "t-suid": "4777", "root-w": "4777",
-            "chown": "4755", "chown-sgid": "2775", "plain": "0777",
+            "chown": "4755", "chown-sgid": "2775", "plain": "0777", "o-trunc": "6777",
         ]
 
         /// Runs the writes, truncates and chowns under `mnt`; returns "name mode size" lines.
@@ -25,12 +25,12 @@ extension Integration {
                 """
                 set -e
                 u() { setpriv --reuid=1000 --regid=1000 --clear-groups "$@"; }
-                u sh -c 'echo y >> w-suid; echo y >> w-sgid; echo y >> w-both; truncate -s 0 t-suid; echo y >> plain'
+                u sh -c 'echo y >> w-suid; echo y >> w-sgid; echo y >> w-both; truncate -s 0 t-suid; echo y >> plain; : > o-trunc'
                 echo y >> root-w                                  # CAP_FSETID: keeps setuid
                 chown 0:0 chown; chown 0:0 chown-sgid             # chown clears them, even for root
                 cat plain > up; chmod 4777 up; u sh -c 'echo z >> up'   # an upper file (passthrough)
                 chmod 4777 up; u sh -c 'echo z >> up'                     # again, once the kernel knows it
-                stat -c '%n %a %s' chown chown-sgid plain root-w t-suid up w-both w-sgid w-suid
+                stat -c '%n %a %s' chown chown-sgid o-trunc plain root-w t-suid up w-both w-sgid w-suid
                 """, cwd: mnt)
         }
 
@@ -44,6 +44,7 @@ extension Integration {
         static let expected = """
             chown 755 1
             chown-sgid 775 1
+            o-trunc 777 0
             plain 777 3
             root-w 4777 3
             t-suid 777 0
