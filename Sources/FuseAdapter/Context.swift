@@ -12,6 +12,9 @@ final class AdapterContext: Sendable {
     let entryTimeout: Double
     /// Seconds the kernel may cache attributes.
     let attrTimeout: Double
+    /// Names and attributes are cached for an hour or more (the default is a day): readdirplus
+    /// may leave entries the kernel holds to its caches.
+    var cachesLong: Bool { entryTimeout >= 3600 && attrTimeout >= 3600 }
 
     /// The session (an OpaquePointer's bit pattern), set once right after fuse_session_new;
     /// 0 until then. Used to send attribute invalidations.
@@ -46,6 +49,8 @@ final class AdapterContext: Sendable {
     /// GETXATTR requests served so far (for the status line: most are the kernel's
     /// security.capability checks before a write or chown).
     let getxattrRequests = Atomic<Int>(0)
+    /// readdirplus entries left to the kernel's caches (it held them already), for the status line.
+    let heldEntries = Atomic<Int>(0)
     /// The read-ahead window to set (KiB, 0: none) and the mount point it is set for.
     let readahead: (kib: Int, mountpoint: String)
     /// The max_read= mount option (0: none), repeated in the INIT reply as libfuse requires.

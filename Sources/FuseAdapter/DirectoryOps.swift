@@ -65,6 +65,14 @@ private func fillDirectory(_ req: fuse_req_t, _ entries: ArraySlice<ListedEntry>
 /// every entry it receives, "." and ".." excepted, which go without attributes). An entry that no
 /// longer resolves goes out as a plain name. Lookups of entries that did not reach the kernel
 /// (no room, or the reply failed) are undone.
+///
+/// An entry the kernel already holds (it looked the name up and has not forgotten it) also goes
+/// out as a plain name (node id 0: the kernel keeps its dentry and attributes as they are) when
+/// the kernel caches names and attributes for long (`c.cachesLong`): every change goes through
+/// the mount, so what it holds is current, and a second lookup would only cost a layer stat and
+/// refresh a cache that needs no refresh. A warm `find` or `ls -lR`, or an `rm -rf` of files made
+/// through the mount, then reads each directory without a stat per entry. With short timeouts the
+/// refresh is worth it (each name would otherwise be looked up again after its timeout).
 private func fillDirectoryPlus(
     _ req: fuse_req_t, _ c: AdapterContext, parent: NodeID, _ entries: ArraySlice<ListedEntry>, size: Int
 ) throws(Errno) -> Reply {
@@ -74,6 +82,7 @@ private func fillDirectoryPlus(
     var used = 0
     var looked: [NodeID] = []
     var directories: [NodeID] = []
+    var heldCount = 0
     var cname: [CChar] = []
     cname.reserveCapacity(256)
     for e in entries {
@@ -83,7 +92,9 @@ private func fillDirectoryPlus(
         if fuse_add_direntry_plus(req, nil, 0, cname, nil, 0) > size - used { break }
         var p = fuse_entry_param()
         let dots = e.name == [0x2E] || e.name == [0x2E, 0x2E]
-        if !dots, let entry = try? c.engine.lookup(parent: parent, listed: e) {
+        let held = !dots && c.cachesLong && c.engine.kernelHolds(parent: parent, name: e.name, type: e.type)
+        if held { heldCount += 1 }
+        if !dots, !held, let entry = try? c.engine.lookup(parent: parent, listed: e) {
             p = entryParam(entry, c)
             looked.append(entry.node)
             if entry.attr.isDirectory { directories.append(entry.node) }
@@ -96,6 +107,7 @@ private func fillDirectoryPlus(
     if fuse_reply_buf(req, buffer, used) != 0 {
         for node in looked { c.engine.forget(node, lookups: 1) }
     } else {
+        if heldCount > 0 { c.heldEntries.add(heldCount, ordering: .relaxed) }
         c.prefetch(directories)
     }
     return .sent

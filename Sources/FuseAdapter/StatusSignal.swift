@@ -50,9 +50,11 @@ final class StatusBox: Sendable {
 }
 
 extension AdapterContext {
-    /// Whether the daemon clears setid bits (FUSE_HANDLE_KILLPRIV_V2) and the GETXATTR count.
+    /// Whether the daemon clears setid bits (FUSE_HANDLE_KILLPRIV_V2), the GETXATTR count and the
+    /// readdirplus entries answered without a lookup.
     var requestStatus: String {
         let killPriv = killPrivNegotiated.load(ordering: .acquiring) ? "on" : "off"
-        return "killpriv_v2 \(killPriv), getxattr requests \(getxattrRequests.load(ordering: .relaxed))"
+        return "killpriv_v2 \(killPriv), getxattr requests \(getxattrRequests.load(ordering: .relaxed)), "
+            + "readdirplus entries held by the kernel \(heldEntries.load(ordering: .relaxed))"
     }
 }

@@ -33,6 +33,17 @@ extension OverlayFS {
         return try lookup(parent: parent, name: name)
     }
 
+    /// True when the kernel holds a node for `name` in `parent` (looked up and not forgotten,
+    /// still reachable by that name) of type `type`. readdirplus then leaves the entry to the
+    /// kernel's own caches instead of looking it up again; see `fillDirectoryPlus`.
+    public func kernelHolds(parent: NodeID, name: [UInt8], type: FileType) -> Bool {
+        guard let n = Name(name) else { return false }
+        return state.withLock { s in
+            guard let id = s.index[ChildKey(parent: parent, name: n)], let node = s.nodes[id] else { return false }
+            return node.lookups > 0 && !node.detached && node.placement.type == type
+        }
+    }
+
     /// One resolution; nil (nothing recorded) if `generation` is given and the namespace
     /// generation moved from it. `skipping`: layers known not to hold the name (see above).
     /// `resolved`: the resolution a directory prefetch did (valid at `generation`).

@@ -156,4 +156,31 @@ import Testing
         f.fs.forget(d, lookups: 101 + 1)
         #expect(f.fs.nodeCount == start)
     }
+
+    /// `kernelHolds`: true only while the kernel holds a node reachable by that name and type.
+    @Test func kernelHoldsOnlyLookedUpReachableNames() throws {
+        let f = try Fixture { b in
+            try b.file(b.lowers[0], "d/a", "a")
+            try b.file(b.lowers[0], "d/b", "b")
+            try b.file(b.lowers[0], "d/c", "c")
+            try b.dirs(b.lowers[0], "d/s")
+        }
+        let d = try f.node("d")
+        let a = Array("a".utf8), b = Array("b".utf8), c = Array("c".utf8), s = Array("s".utf8)
+        #expect(!f.fs.kernelHolds(parent: d, name: a, type: .regular))  // listed, never looked up
+        let na = try f.node("d/a")
+        _ = try f.node("d/b")
+        _ = try f.node("d/c")
+        _ = try f.node("d/s")
+        #expect(f.fs.kernelHolds(parent: d, name: a, type: .regular))
+        #expect(!f.fs.kernelHolds(parent: d, name: a, type: .directory))
+        #expect(f.fs.kernelHolds(parent: d, name: s, type: .directory))
+        f.fs.forget(na, lookups: 1)
+        #expect(!f.fs.kernelHolds(parent: d, name: a, type: .regular))
+        try f.unlink("d/b")
+        #expect(!f.fs.kernelHolds(parent: d, name: b, type: .regular))
+        try f.rename("d/c", "d/m")
+        #expect(!f.fs.kernelHolds(parent: d, name: c, type: .regular))
+        #expect(f.fs.kernelHolds(parent: d, name: Array("m".utf8), type: .regular))
+    }
 }
