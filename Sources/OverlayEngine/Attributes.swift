@@ -37,10 +37,12 @@ extension OverlayFS {
 
     public func getattr(_ node: NodeID) throws(Errno) -> FileStat {
         do {
-            return try namespace.stable { () throws(Errno) -> FileStat in
+            let st = try namespace.stable { () throws(Errno) -> FileStat in
                 let (path, placement) = try locate(node)
                 return try statNode(path, placement)
             }
+            state.withLock { s in if s.nodes[node]?.attrsStale == true { s.nodes[node]?.attrsStale = false } }
+            return st
         } catch {
             guard error == .ENOENT, let st = try statThroughHandle(node) else { throw error }
             return st

@@ -65,6 +65,7 @@ extension OverlayFS {
     func handleFile(_ handle: HandleID) throws(Errno) -> any LayerFile {
         let (open, placement) = try state.withLock { s throws(Errno) -> (OpenFile, Placement?) in
             guard let f = s.files[handle] else { throw .EBADF }
+            s.nodes[f.node]?.attrsStale = true  // a read: the kernel marks atime stale
             return (f, s.nodes[f.node]?.placement)
         }
         guard !open.fromUpper, let placement, placement.upper, placement.data == nil, let upper else { return open.file }
@@ -86,6 +87,7 @@ extension OverlayFS {
     func writableHandleFile(_ handle: HandleID) throws(Errno) -> any LayerFile {
         let f = try state.withLock { s throws(Errno) -> OpenFile in
             guard let f = s.files[handle] else { throw .EBADF }
+            s.nodes[f.node]?.attrsStale = true  // a write: the kernel marks size and times stale
             return f
         }
         guard f.fromUpper, f.flags.isWritable else { throw .EBADF }

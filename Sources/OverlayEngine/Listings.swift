@@ -60,7 +60,10 @@ extension OverlayFS {
     /// this method handed out), for readers without an open handle.
     public func readdir(node: NodeID, from offset: Int64) throws(Errno) -> ArraySlice<ListedEntry> {
         guard offset >= 0 else { throw .EINVAL }
-        if offset != 0, let kept = state.withLock({ $0.listings.entries(node, from: offset) }) { return kept }
+        if offset != 0, let kept = state.withLock({ s -> ArraySlice<ListedEntry>? in
+            s.nodes[node]?.attrsStale = true
+            return s.listings.entries(node, from: offset)
+        }) { return kept }
         let (path, placement) = try locate(node)
         guard placement.type == .directory else { throw .ENOTDIR }
         let fresh: [ListedEntry]
@@ -69,7 +72,10 @@ extension OverlayFS {
         } else {
             fresh = try listing(of: node)
         }
-        let tagged = state.withLock { $0.listings.store(node, fresh, budget: options.listingBudget) }
+        let tagged = state.withLock { s in
+            s.nodes[node]?.attrsStale = true
+            return s.listings.store(node, fresh, budget: options.listingBudget)
+        }
         let position = offset == 0 ? 0 : ListingCache.split(offset).position
         return position < tagged.count ? tagged[position...] : []
     }

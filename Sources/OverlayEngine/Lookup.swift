@@ -34,13 +34,15 @@ extension OverlayFS {
     }
 
     /// True when the kernel holds a node for `name` in `parent` (looked up and not forgotten,
-    /// still reachable by that name) of type `type`. readdirplus then leaves the entry to the
-    /// kernel's own caches instead of looking it up again; see `fillDirectoryPlus`.
+    /// still reachable by that name) of type `type`, with the attributes we last gave it still
+    /// current in its cache as far as we can tell (no open or listing since; see `attrsStale`).
+    /// readdirplus then leaves the entry to the kernel's own caches instead of looking it up
+    /// again; see `fillDirectoryPlus`.
     public func kernelHolds(parent: NodeID, name: [UInt8], type: FileType) -> Bool {
         guard let n = Name(name) else { return false }
         return state.withLock { s in
             guard let id = s.index[ChildKey(parent: parent, name: n)], let node = s.nodes[id] else { return false }
-            return node.lookups > 0 && !node.detached && node.placement.type == type
+            return node.lookups > 0 && !node.detached && !node.attrsStale && node.placement.type == type
         }
     }
 

@@ -45,6 +45,11 @@ struct Node: Sendable {
     var opens: Int = 0
     /// Unlinked or renamed over: no longer reachable by name.
     var detached: Bool = false
+    /// The kernel may have marked its cached attributes of this node stale since it last got
+    /// them from us: a read or a READDIR marks atime stale, a write the size and times. Set by
+    /// open (reads through passthrough never reach us), read, write and readdir; cleared by a
+    /// lookup or getattr. Only a hint for readdirplus (see `OverlayFS.kernelHolds`).
+    var attrsStale: Bool = false
 }
 
 struct ChildKey: Hashable, Sendable {
@@ -120,6 +125,7 @@ struct State: Sendable {
             if n.placement.type == placement.type {
                 n.placement = placement
                 n.lookups += 1
+                n.attrsStale = false
                 nodes[id] = n
                 return id
             }
@@ -229,6 +235,7 @@ struct State: Sendable {
         nextHandle += 1
         files[h] = f
         nodes[f.node]?.opens += 1
+        nodes[f.node]?.attrsStale = true
         return h
     }
 

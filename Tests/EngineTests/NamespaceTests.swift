@@ -183,4 +183,29 @@ import Testing
         #expect(!f.fs.kernelHolds(parent: d, name: c, type: .regular))
         #expect(f.fs.kernelHolds(parent: d, name: Array("m".utf8), type: .regular))
     }
+
+    /// After a read, write or listing the kernel may hold stale attributes (atime, size): such a
+    /// name is not "held" until a lookup or getattr hands the kernel fresh ones.
+    @Test func kernelHoldsNotAfterReadsUntilAttributesAreFresh() throws {
+        let f = try Fixture { b in
+            try b.file(b.lowers[0], "d/a", "a")
+            try b.dirs(b.lowers[0], "d/s")
+        }
+        let d = try f.node("d")
+        let a = Array("a".utf8), s = Array("s".utf8)
+        let na = try f.node("d/a")
+        let ns = try f.node("d/s")
+        #expect(f.fs.kernelHolds(parent: d, name: a, type: .regular))
+        #expect(try f.read("d/a") == "a")  // lookup, open, read, release
+        #expect(!f.fs.kernelHolds(parent: d, name: a, type: .regular))
+        _ = try f.fs.getattr(na)
+        #expect(f.fs.kernelHolds(parent: d, name: a, type: .regular))
+        try f.write("d/a", "b")
+        #expect(!f.fs.kernelHolds(parent: d, name: a, type: .regular))
+        #expect(f.fs.kernelHolds(parent: d, name: s, type: .directory))
+        _ = try f.fs.readdir(node: ns, from: 0)
+        #expect(!f.fs.kernelHolds(parent: d, name: s, type: .directory))
+        _ = try f.node("d/s")
+        #expect(f.fs.kernelHolds(parent: d, name: s, type: .directory))
+    }
 }
