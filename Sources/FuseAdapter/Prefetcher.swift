@@ -24,18 +24,7 @@ final class Prefetcher: @unchecked Sendable {
         self.engine = engine
         var started = 0
         for _ in 0..<max(1, threads) {
-            let box = Unmanaged.passRetained(self)
-            var thread = pthread_t()
-            let rc = pthread_create(&thread, nil, { arg in
-                guard let arg else { return nil }
-                Unmanaged<Prefetcher>.fromOpaque(arg).takeRetainedValue().run()
-                return nil
-            }, box.toOpaque())
-            if rc != 0 {
-                box.release()
-                break
-            }
-            pthread_detach(thread)
+            guard startDetachedThread({ self.run() }) else { break }
             started += 1
         }
         if started == 0 { return nil }

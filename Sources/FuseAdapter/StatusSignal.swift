@@ -15,37 +15,16 @@ enum StatusSignal {
     }
 
     /// Starts the waiting thread (after daemonizing: threads do not survive fork).
-    static func start(_ context: AdapterContext, syslog: Bool) {
-        let box = Unmanaged.passRetained(StatusBox(context: context, syslog: syslog))
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { arg in
-            guard let arg else { return nil }
-            let box = Unmanaged<StatusBox>.fromOpaque(arg).takeUnretainedValue()
+    static func start(_ c: AdapterContext, syslog: Bool) {
+        _ = startDetachedThread {
             var set = sigset_t()
             sigemptyset(&set)
             sigaddset(&set, SIGUSR1)
             var sig: Int32 = 0
             while sigwait(&set, &sig) == 0 {
-                let c = box.context
-                DaemonLog.write("status: \(c.engine.status()), \(c.passthroughStatus), \(c.requestStatus)\(c.uringStatus)", level: .info, syslog: box.syslog)
+                DaemonLog.write("status: \(c.engine.status()), \(c.passthroughStatus), \(c.requestStatus)\(c.uringStatus)", level: .info, syslog: syslog)
             }
-            return nil
-        }, box.toOpaque())
-        if rc == 0 {
-            pthread_detach(thread)
-        } else {
-            box.release()
         }
-    }
-}
-
-/// What the status thread needs (kept alive for the life of the process).
-final class StatusBox: Sendable {
-    let context: AdapterContext
-    let syslog: Bool
-    init(context: AdapterContext, syslog: Bool) {
-        self.context = context
-        self.syslog = syslog
     }
 }
 

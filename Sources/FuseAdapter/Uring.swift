@@ -68,19 +68,7 @@ final class UringTransport: Sendable {
     private func startThreads() -> Bool {
         var started = 0
         for worker in workers {
-            let box = Unmanaged.passRetained(worker)
-            var thread = pthread_t()
-            let rc = pthread_create(&thread, nil, { arg in
-                guard let arg else { return nil }
-                let worker = Unmanaged<UringWorker>.fromOpaque(arg).takeRetainedValue()
-                worker.run()
-                return nil
-            }, box.toOpaque())
-            if rc != 0 {
-                box.release()
-                break
-            }
-            pthread_detach(thread)
+            guard startDetachedThread({ worker.run() }) else { break }
             started += 1
         }
         for _ in 0..<started { shared.reported.wait() }
