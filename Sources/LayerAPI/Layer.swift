@@ -67,6 +67,29 @@ public protocol UpperLayer: Layer {
     func removeTree(_ at: Place) throws(Errno)
     /// fsync of the whole upper filesystem (syncfs).
     func sync() throws(Errno)
+    /// A regular file without a name in the work directory (O_TMPFILE), open read-write, with
+    /// permission bits `mode`; nil when the upper filesystem cannot make one (the caller then
+    /// builds a named work entry).
+    func createUnnamed(mode: UInt32) throws(Errno) -> (any UnnamedFile)?
+    /// Gives `file` the name `at`, which must not exist (EEXIST).
+    func link(_ file: any UnnamedFile, to at: Place) throws(Errno)
+}
+
+extension UpperLayer {
+    public func createUnnamed(mode: UInt32) throws(Errno) -> (any UnnamedFile)? { nil }
+    public func link(_ file: any UnnamedFile, to at: Place) throws(Errno) { throw .EOPNOTSUPP }
+}
+
+/// A regular file made without a name (`UpperLayer.createUnnamed`): a copy-up is built in it and
+/// then linked into place, as kernel overlayfs does, so a crash leaves nothing behind and its
+/// fsync writes back no work directory. Attribute changes act on the file itself.
+public protocol UnnamedFile: LayerFile {
+    /// nil keeps that id.
+    func chown(uid: UInt32?, gid: UInt32?) throws(Errno)
+    /// Permission bits (07777).
+    func chmod(mode: UInt32) throws(Errno)
+    func setXattr(_ name: [UInt8], _ value: [UInt8], flags: XattrFlags) throws(Errno)
+    func setTimes(access: TimeUpdate, modification: TimeUpdate) throws(Errno)
 }
 
 /// An open regular file of a layer. Safe to use from several threads (positional I/O only).

@@ -1,8 +1,9 @@
 import LayerAPI
 
 /// Copy-up (the kernel's copy_up.c): bring a lower object into the upper layer before it is
-/// changed. Parents first; the copy is built in the work directory and renamed into place, so a
-/// crash leaves either nothing or the whole copy; the parent's times are restored afterwards.
+/// changed. Parents first; the copy is built in the work directory (a regular file's in an
+/// unnamed file where the upper can, see `CopyTarget`) and then put in place, so a crash leaves
+/// either nothing or the whole copy; the parent's times are restored afterwards.
 extension OverlayFS {
     /// Makes sure `node` exists in the upper layer. `skipData`: the caller is about to truncate
     /// the file to 0 (O_TRUNC, truncate(0)), so its data need not be copied.
@@ -31,7 +32,7 @@ extension OverlayFS {
         }
     }
 
-    /// Under the node's gate: copy the data into a work file, then rename it into place.
+    /// Under the node's gate: copy the data into a work file, then put it in place.
     private func copyUpLocked(_ node: NodeID, skipData: Bool, truncating: Bool) throws(Errno) -> Bool {
         let upper = try writable()
         let (path, placement) = try locate(node)
@@ -43,45 +44,44 @@ extension OverlayFS {
         let lower = lowers[li]
         let lowerPath = placement.lower(path)
         let st = try lower.stat(lowerPath)
-        let tmp = tempName()
-        let work = Place.work(tmp)
+        var target = CopyTarget.named(.work(tempName()))
+        if st.type == .regular, let unnamed = try upper.createUnnamed(mode: 0o600) { target = .unnamed(unnamed) }
         do {
-            try buildCopy(of: lowerPath, in: lower, override: lowerOverride[li], stat: st, at: work, upper: upper, skipData: skipData)
-            if truncating && st.type == .regular { try upper.truncate(work, size: 0) }
+            try buildCopy(of: lowerPath, in: lower, override: lowerOverride[li], stat: st, into: target, upper: upper, skipData: skipData)
+            if truncating && st.type == .regular { try target.truncate(upper, size: 0) }
             // Best effort (only inode numbers depend on it): the first name the upper takes.
             for name in Markers.originXattrs {
-                if (try? upper.setXattr(work, name, lowerPath.bytes, flags: [])) != nil { break }
+                if (try? target.setXattr(upper, name, lowerPath.bytes)) != nil { break }
             }
-            // Stat now: once renamed into place, nothing may fail (the copy would be visible
-            // while the node still says "lower").
-            let copied = try upper.stat(work)
+            // Stat now: once in place, nothing may fail (the copy would be visible while the
+            // node still says "lower").
+            let copied = try target.stat(upper)
             try namespace.withLock { _ throws(Errno) in
                 // Still the same object at the same place? (It may have been removed meanwhile.)
                 let (now, nowPlacement) = try locate(node)
                 guard now == path, !nowPlacement.upper else { throw .ENOENT }
-                try installCopy(work, at: path, upper: upper, node: node, lowerStat: st, copied: copied) {
+                try installCopy(target, at: path, upper: upper, node: node, lowerStat: st, copied: copied) {
                     $0 = Placement(upper: true, lowers: [], type: placement.type, lowerPath: $0.lowerPath)
                 }
             }
             trace("copy-up \(path) from lower \(li)")
             return true
         } catch {
-            try? upper.removeTree(work)
+            target.discard(upper)
             throw error
         }
     }
 
-    /// The last step of every copy-up, under `namespace`: renames the finished work copy into
-    /// place, puts the parent's times back (the copy-up itself must not change them), and records
+    /// The last step of every copy-up, under `namespace`: puts the finished copy in place, puts the parent's times back (the copy-up itself must not change them), and records
     /// the node as upper (`update` changes its placement) under the inode number it showed before.
     /// Nothing can fail after the rename.
     func installCopy(
-        _ work: Place, at path: RelPath, upper: any UpperLayer, node: NodeID?, lowerStat st: FileStat,
+        _ target: CopyTarget, at path: RelPath, upper: any UpperLayer, node: NodeID?, lowerStat st: FileStat,
         copied: FileStat, update: (inout Placement) -> Void
     ) throws(Errno) {
         let parentPath = path.parent
         let parentTimes = try? upper.stat(.tree(parentPath))
-        try upper.rename(from: work, to: .tree(path), flags: .noReplace)
+        try target.install(upper, at: path)
         if let pt = parentTimes {
             try? upper.setTimes(.tree(parentPath), access: .set(pt.atime), modification: .set(pt.mtime))
         }
@@ -102,13 +102,13 @@ extension OverlayFS {
     /// chown clears setuid bits, which the chmod then restores). `metadataOnly`: a regular file
     /// gets its size as a hole, no data (metacopy).
     func buildCopy(
-        of path: RelPath, in lower: any Layer, override: [UInt8]?, stat st: FileStat, at work: Place,
+        of path: RelPath, in lower: any Layer, override: [UInt8]?, stat st: FileStat, into target: CopyTarget,
         upper: any UpperLayer, skipData: Bool, metadataOnly: Bool = false
     ) throws(Errno) {
-        switch st.type {
-        case .regular:
-            let dst = try upper.create(work, flags: .readWrite, mode: 0o600)
-            defer { dst.close() }
+        switch (st.type, target) {
+        case (.regular, _):
+            let (dst, owned) = try target.dataFile(upper)
+            defer { if owned { dst.close() } }
             if !skipData && st.size > 0 {
                 let src = try lower.open(path, .readOnly)
                 defer { src.close() }
@@ -116,14 +116,15 @@ extension OverlayFS {
             }
             if !skipData || metadataOnly { try dst.truncate(st.size) }
             if options.fsync && !metadataOnly { try dst.sync(dataOnly: false) }  // no data: nothing to sync
-        case .directory:
+        case (.directory, .named(let work)):
             try upper.mkdir(work, mode: 0o700)
-        case .symlink:
+        case (.symlink, .named(let work)):
             try upper.symlink(work, target: try lower.readLink(path))
-        case .fifo, .socket, .characterDevice, .blockDevice:
+        case (.fifo, .named(let work)), (.socket, .named(let work)), (.characterDevice, .named(let work)),
+            (.blockDevice, .named(let work)):
             try upper.mknod(work, mode: st.mode, rdev: st.rdev)
-        case .unknown:
-            warn("copy-up of \(path): unknown file type \(st.mode)")
+        case (.unknown, _), (_, .unnamed):
+            warn("copy-up of \(path): file type \(st.mode) cannot be built as \(target)")
             throw .EIO
         }
         // Owner before xattrs (a chown clears security.capability), mode after both. The owner is
@@ -132,19 +133,19 @@ extension OverlayFS {
         var owner = OverrideStat(st)
         if let override, let v = try? lower.getXattr(path, override), let o = OverrideStat(parsing: v) { owner = o }
         if let name = upperOverride {
-            try copyXattrs(from: lower, path, to: upper, work)
-            if st.type != .symlink { try upper.chmod(work, mode: st.permissions) }
-            try upper.setXattr(work, name, owner.bytes, flags: [])
+            try copyXattrs(from: lower, path, to: upper, target)
+            if st.type != .symlink { try target.chmod(upper, mode: st.permissions) }
+            try target.setXattr(upper, name, owner.bytes)
         } else {
-            try upper.chown(work, uid: owner.uid, gid: owner.gid)
-            try copyXattrs(from: lower, path, to: upper, work)
-            if st.type != .symlink { try upper.chmod(work, mode: owner.permissions) }
+            try target.chown(upper, uid: owner.uid, gid: owner.gid)
+            try copyXattrs(from: lower, path, to: upper, target)
+            if st.type != .symlink { try target.chmod(upper, mode: owner.permissions) }
         }
-        try upper.setTimes(work, access: .set(st.atime), modification: .set(st.mtime))
+        try target.setTimes(upper, access: .set(st.atime), modification: .set(st.mtime))
     }
 
     /// Copies every xattr except the overlay's private ones.
-    func copyXattrs(from lower: any Layer, _ path: RelPath, to upper: any UpperLayer, _ work: Place) throws(Errno) {
+    func copyXattrs(from lower: any Layer, _ path: RelPath, to upper: any UpperLayer, _ target: CopyTarget) throws(Errno) {
         let names: [[UInt8]]
         do { names = try lower.listXattr(path) } catch {
             if error == .EOPNOTSUPP { return }
@@ -156,7 +157,7 @@ extension OverlayFS {
                 if error == .ENODATA { continue }
                 throw error
             }
-            do { try upper.setXattr(work, name, value, flags: []) } catch {
+            do { try target.setXattr(upper, name, value) } catch {
                 // The upper filesystem may not support a namespace the lower has.
                 if error == .EOPNOTSUPP { continue }
                 throw error
@@ -235,9 +236,9 @@ extension OverlayFS {
         let st = try lower.stat(lowerPath)
         let work = Place.work(tempName())
         do {
-            try buildCopy(of: lowerPath, in: lower, override: lowerOverride[li], stat: st, at: work, upper: upper, skipData: true)
+            try buildCopy(of: lowerPath, in: lower, override: lowerOverride[li], stat: st, into: .named(work), upper: upper, skipData: true)
             let copied = try upper.stat(work)  // before the rename: after it nothing may fail
-            try installCopy(work, at: path, upper: upper, node: node, lowerStat: st, copied: copied) { $0.upper = true }
+            try installCopy(.named(work), at: path, upper: upper, node: node, lowerStat: st, copied: copied) { $0.upper = true }
             trace("copy-up dir \(path)")
         } catch {
             try? upper.removeTree(work)

@@ -122,7 +122,7 @@ extension OverlayFS {
         let work = Place.work(tempName())
         do {
             try buildCopy(
-                of: lowerPath, in: lower, override: lowerOverride[li], stat: st, at: work, upper: upper, skipData: true,
+                of: lowerPath, in: lower, override: lowerOverride[li], stat: st, into: .named(work), upper: upper, skipData: true,
                 metadataOnly: true)
             // No origin xattr: the data's path (or the redirect) names the origin, and one xattr
             // fits in the inode (ext4), so the copy takes no disk block.
@@ -132,7 +132,7 @@ extension OverlayFS {
             try namespace.withLock { _ throws(Errno) in
                 let (now, nowPlacement) = try locate(node)
                 guard now == path, !nowPlacement.upper else { throw .ENOENT }
-                try installCopy(work, at: path, upper: upper, node: node, lowerStat: st, copied: copied) {
+                try installCopy(.named(work), at: path, upper: upper, node: node, lowerStat: st, copied: copied) {
                     $0 = Placement(upper: true, lowers: [], type: .regular, data: LowerData(layer: li, path: lowerPath))
                 }
             }

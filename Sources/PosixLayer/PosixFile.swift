@@ -3,7 +3,7 @@ import Sys
 
 /// An open regular file of a POSIX layer: one owned descriptor, positional I/O only, so it is
 /// safe to use from several threads. `close()` is idempotent (the descriptor box closes once).
-final class PosixFile: LayerFile {
+class PosixFile: LayerFile, @unchecked Sendable {
     /// The descriptor; closed by `close()` or, failing that, when the file is released.
     let handle: FileDescriptor
 

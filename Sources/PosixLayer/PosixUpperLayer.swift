@@ -1,4 +1,5 @@
 import LayerAPI
+import Synchronization
 import Sys
 
 /// A real directory as the writable upper layer, plus its flat work directory (same filesystem).
@@ -10,6 +11,8 @@ public final class PosixUpperLayer: UpperLayer {
     /// The process umask read once at init (never changed by us): decides when a create needs a
     /// chmod to get exactly the requested mode.
     let umask: UInt32
+    /// Cleared for good once the work directory's filesystem refuses O_TMPFILE.
+    private let unnamedFiles = Atomic<Bool>(true)
 
     public init(root: String, workDir: String) throws(Errno) {
         let tree = try LayerRoot.open(root)
@@ -79,6 +82,25 @@ public final class PosixUpperLayer: UpperLayer {
     public func create(_ at: Place, flags: OpenFlags, mode: UInt32) throws(Errno) -> any LayerFile {
         let (root, path) = locate(at)
         return try root.create(path, flags: flags, mode: mode, umask: umask)
+    }
+    public func createUnnamed(mode: UInt32) throws(Errno) -> (any UnnamedFile)? {
+        guard unnamedFiles.load(ordering: .relaxed) else { return nil }
+        do {
+            let fd = try work.fd.openAt(
+                Array(".".utf8), flags: SysFlags.tmpFile | SysFlags.readWrite | SysFlags.closeOnExec, mode: mode & 0o7777)
+            return PosixUnnamedFile(fd)
+        } catch {
+            // The filesystem (or kernel) has no O_TMPFILE: named work files from now on.
+            guard error == .EOPNOTSUPP || error == .EISDIR || error == .EINVAL else { throw error }
+            unnamedFiles.store(false, ordering: .relaxed)
+            return nil
+        }
+    }
+    public func link(_ file: any UnnamedFile, to at: Place) throws(Errno) {
+        guard let raw = file.descriptor else { throw .EBADF }
+        let (root, path) = locate(at)
+        if path.isRoot { throw .EEXIST }
+        try root.withParent(path) { (dir, name) throws(Errno) in try FD(rawValue: raw).linkOpenFile(to: dir, name) }
     }
     public func mkdir(_ at: Place, mode: UInt32) throws(Errno) {
         let (root, path) = locate(at)

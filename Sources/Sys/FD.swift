@@ -28,6 +28,8 @@ public enum SysFlags {
     public static let noFollow: Int32 = O_NOFOLLOW
     public static let closeOnExec: Int32 = O_CLOEXEC
     public static let path: Int32 = O_PATH
+    /// O_TMPFILE (with its O_DIRECTORY part).
+    public static let tmpFile: Int32 = O_TMPFILE
     /// O_TMPFILE without its O_DIRECTORY part (__O_TMPFILE).
     public static let tmpFileOnly: Int32 = O_TMPFILE & ~O_DIRECTORY
 

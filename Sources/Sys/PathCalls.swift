@@ -61,6 +61,19 @@ extension FD {
         try withCStrings(name, newName) { (a, b) throws(Errno) in try checked { linkat(fd, a, newfd, b, flags) } }
     }
 
+    /// Names this open file (one made with O_TMPFILE) `newName` in `newDirectory`: linkat(2) of
+    /// /proc/self/fd/N, which any owner of the descriptor may do, or with AT_EMPTY_PATH (which
+    /// needs CAP_DAC_READ_SEARCH) where /proc is not mounted.
+    public func linkOpenFile(to newDirectory: FD, _ newName: [UInt8]) throws(Errno) {
+        do {
+            try FD(rawValue: AT_FDCWD).linkAt(Array("/proc/self/fd/\(rawValue)".utf8), to: newDirectory, newName,
+                flags: AT_SYMLINK_FOLLOW)
+        } catch {
+            guard error == .ENOENT, access("/proc/self/fd", F_OK) != 0 else { throw error }
+            try linkAt([], to: newDirectory, newName, flags: AT_EMPTY_PATH)
+        }
+    }
+
     /// unlinkat(2); `SysFlags.atRemoveDir` for rmdir.
     public func unlinkAt(_ name: [UInt8], flags: Int32) throws(Errno) {
         let fd = rawValue
