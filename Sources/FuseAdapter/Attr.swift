@@ -33,8 +33,12 @@ func swiftTimespec(_ t: timespec) -> Timespec {
 /// `killPriv`: FUSE_HANDLE_KILLPRIV_V2 is agreed, so clearing setuid/setgid is the daemon's
 /// job: asked by FATTR_KILL_SUIDGID (libfuse passes it as FUSE_SET_ATTR_KILL_SUID) on a
 /// truncate or chown, and by a SETATTR that sets nothing, which is what the kernel sends when a
-/// write (file_remove_privs, also before a passthrough write) or chown(-1, -1) would clear them.
-func attrChanges(_ attr: stat, toSet: Int32, killPriv: Bool = false) -> AttrChanges {
+/// write would clear them (file_remove_privs, also before a passthrough write) — but also when
+/// a write by a caller with CAP_FSETID only drops security.capability (the kernel removed it just
+/// before), which must keep them: `callerKeepsSetID` tells (asked only for such a SETATTR).
+func attrChanges(
+    _ attr: stat, toSet: Int32, killPriv: Bool = false, callerKeepsSetID: () -> Bool = { false }
+) -> AttrChanges {
     var c = AttrChanges()
     if toSet & FUSE_SET_ATTR_MODE != 0 { c.mode = attr.st_mode & 0o7777 }
     if toSet & FUSE_SET_ATTR_UID != 0 { c.uid = attr.st_uid }
@@ -51,7 +55,8 @@ func attrChanges(_ attr: stat, toSet: Int32, killPriv: Bool = false) -> AttrChan
         c.mtime = .set(swiftTimespec(attr.st_mtim))
     }
     if killPriv {
-        c.dropSetID = toSet & (FUSE_SET_ATTR_KILL_SUID | FUSE_SET_ATTR_KILL_SGID) != 0 || c.setsNothing
+        c.dropSetID = toSet & (FUSE_SET_ATTR_KILL_SUID | FUSE_SET_ATTR_KILL_SGID) != 0
+            || (c.setsNothing && !callerKeepsSetID())
     }
     return c
 }

@@ -89,7 +89,9 @@ private func installNodeOps(_ ops: inout fuse_lowlevel_ops) {
     ops.setattr = { req, ino, attr, toSet, fi in
         serve(req) { req, c throws(Errno) in
             guard let attr else { throw .EINVAL }
-            let changes = attrChanges(attr.pointee, toSet: toSet, killPriv: c.killPrivNegotiated.load(ordering: .acquiring))
+            let changes = attrChanges(
+                attr.pointee, toSet: toSet, killPriv: c.killPrivNegotiated.load(ordering: .acquiring),
+                callerKeepsSetID: { callerHasFSETID(req) })
             let handle: HandleID? = fi.map { $0.pointee.fh }
             return .attr(try c.engine.setattr(ino, changes, handle: handle, caller: caller(req)))
         }

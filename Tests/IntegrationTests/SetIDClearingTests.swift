@@ -17,7 +17,10 @@ extension Integration {
         static let modes = [
             "w-suid": "4777", "w-sgid": "2777", "w-both": "6777", "t-suid": "4777", "root-w": "4777",
             "chown": "4755", "chown-sgid": "2775", "plain": "0777", "o-trunc": "6777",
+            "cap-root-w": "4755", "cap-user-w": "4777",
         ]
+        /// Lower files that also carry a file capability (security.capability).
+        static let capped = ["cap-root-w", "cap-user-w"]
 
         /// Runs the writes, truncates and chowns under `mnt`; returns "name mode size" lines.
         static func exercise(_ mnt: String) -> RunResult {
@@ -27,10 +30,12 @@ extension Integration {
                 u() { setpriv --reuid=1000 --regid=1000 --clear-groups "$@"; }
                 u sh -c 'echo y >> w-suid; echo y >> w-sgid; echo y >> w-both; truncate -s 0 t-suid; echo y >> plain; : > o-trunc'
                 echo y >> root-w                                  # CAP_FSETID: keeps setuid
+                echo y >> cap-root-w; u sh -c 'echo y >> cap-user-w'   # the capability goes either way
                 chown 0:0 chown; chown 0:0 chown-sgid             # chown clears them, even for root
                 cat plain > up; chmod 4777 up; u sh -c 'echo z >> up'   # an upper file (passthrough)
                 chmod 4777 up; u sh -c 'echo z >> up'                     # again, once the kernel knows it
-                stat -c '%n %a %s' chown chown-sgid o-trunc plain root-w t-suid up w-both w-sgid w-suid
+                stat -c '%n %a %s' cap-root-w cap-user-w chown chown-sgid o-trunc plain root-w t-suid up w-both w-sgid w-suid
+                getcap cap-root-w cap-user-w; echo capabilities checked
                 """, cwd: mnt)
         }
 
@@ -39,9 +44,12 @@ extension Integration {
                 try write(lower + "/" + name, "x")
                 #expect(run(["chmod", mode, lower + "/" + name]).ok)
             }
+            for name in capped { #expect(run(["setcap", "cap_net_raw+ep", lower + "/" + name]).ok) }
         }
 
         static let expected = """
+            cap-root-w 4755 3
+            cap-user-w 777 3
             chown 755 1
             chown-sgid 775 1
             o-trunc 777 0
@@ -52,6 +60,7 @@ extension Integration {
             w-both 777 3
             w-sgid 777 3
             w-suid 777 3
+            capabilities checked
 
             """
 
