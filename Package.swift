@@ -12,19 +12,29 @@ let strict: [SwiftSetting] = [.unsafeFlags(["-warnings-as-errors"])]
 // binary, so a mount does not load the 2 MB libstdc++.so: a cold start (page cache dropped) takes
 // ~5 ms instead of ~13 ms here. The archive is a link input; `StaticCxx/libstdc++.so`, an empty
 // linker script found first on the search path, turns the toolchain's own `-lstdc++` into nothing.
-// Without the archive (no libstdc++-dev of the compiler clang picks) libstdc++.so is linked as usual.
+// Only the build machine's own GCC directory is searched (a multiarch i386 archive would not
+// link); without a libstdc++.a there, or with SHIFTOVERLAY_SHARED_LIBSTDCXX=1 in the environment
+// (cross builds with --swift-sdk), libstdc++.so is linked as usual.
 let staticCxx: [String] = {
-    let root = "/usr/lib/gcc"
+    #if arch(x86_64)
+        let machine: String? = "x86_64-linux-gnu"
+    #elseif arch(arm64)
+        let machine: String? = "aarch64-linux-gnu"
+    #else
+        let machine: String? = nil
+    #endif
+    guard let triple = machine, ProcessInfo.processInfo.environment["SHIFTOVERLAY_SHARED_LIBSTDCXX"] != "1" else {
+        return []
+    }
+    let dir = "/usr/lib/gcc/" + triple
     let fm = FileManager.default
     var best: (version: [Int], path: String)?
-    for triple in (try? fm.contentsOfDirectory(atPath: root)) ?? [] where triple.hasSuffix("-linux-gnu") {
-        for v in (try? fm.contentsOfDirectory(atPath: root + "/" + triple)) ?? [] {
-            let path = "\(root)/\(triple)/\(v)/libstdc++.a"
-            let version = v.split(separator: ".").compactMap { Int($0) }
-            guard !version.isEmpty, fm.fileExists(atPath: path) else { continue }
-            if best.map({ version.lexicographicallyPrecedes($0.version) }) ?? false { continue }
-            best = (version, path)
-        }
+    for v in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] {
+        let path = "\(dir)/\(v)/libstdc++.a"
+        let version = v.split(separator: ".").compactMap { Int($0) }
+        guard !version.isEmpty, fm.fileExists(atPath: path) else { continue }
+        if best.map({ version.lexicographicallyPrecedes($0.version) }) ?? false { continue }
+        best = (version, path)
     }
     guard let archive = best?.path else { return [] }
     return [archive, "-L", Context.packageDirectory + "/Sources/shiftoverlay/StaticCxx"]
