@@ -3,7 +3,7 @@ import LayerAPI
 /// An open regular file (or read-only directory) of a `MemoryLayer`. It holds its inode, so it
 /// keeps working after the last link is gone, like a real descriptor. All state lives in the
 /// layer's tree under its mutex; this object only names its handle.
-public final class MemoryFile: LayerFile {
+public class MemoryFile: LayerFile, @unchecked Sendable {
     let layer: MemoryLayer
     let handle: UInt64
     let ino: UInt64
@@ -21,7 +21,7 @@ public final class MemoryFile: LayerFile {
     public var descriptor: Int32? { nil }
 
     /// Runs `body` on this file's inode, EBADF once closed.
-    private func withInode<R: Sendable>(
+    func withInode<R: Sendable>(
         _ operation: MemoryLayer.Operation, _ body: (Tree, Inode) throws(Errno) -> R
     ) throws(Errno) -> R {
         try layer.locked(operation) { (tree) throws(Errno) in

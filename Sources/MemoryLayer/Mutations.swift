@@ -89,54 +89,16 @@ extension MemoryLayer {
     }
 
     public func chmod(_ at: Place, mode: UInt32) throws(Errno) {
-        try locked(.chmod) { (tree) throws(Errno) in
-            let node = try tree.node(at)
-            guard node.type != .symlink else { throw .EOPNOTSUPP }
-            node.mode = (node.mode & FileType.formatMask) | (mode & ModeBits.permissionMask)
-            node.ctime = tree.now()
-        }
+        try locked(.chmod) { (tree) throws(Errno) in try tree.chmod(try tree.node(at), mode: mode) }
     }
 
     public func chown(_ at: Place, uid: UInt32?, gid: UInt32?) throws(Errno) {
-        try locked(.chown) { (tree) throws(Errno) in
-            let node = try tree.node(at)
-            // Like the POSIX layer: with neither id given nothing is called, so nothing
-            // changes (a real lchown(-1, -1) would still clear setuid and touch ctime).
-            if uid == nil && gid == nil { return }
-            if let uid { node.uid = uid }
-            if let gid { node.gid = gid }
-            if !node.isDirectory {
-                // chown_common: ATTR_KILL_SUID always, ATTR_KILL_SGID when group-executable,
-                // ATTR_KILL_PRIV (security.capability) — for root too.
-                node.mode &= ~ModeBits.setUID
-                if node.mode & 0o010 != 0 { node.mode &= ~ModeBits.setGID }
-                node.killPriv()
-            }
-            node.ctime = tree.now()
-        }
+        try locked(.chown) { (tree) throws(Errno) in tree.chown(try tree.node(at), uid: uid, gid: gid) }
     }
 
     public func setTimes(_ at: Place, access: TimeUpdate, modification: TimeUpdate) throws(Errno) {
         try locked(.setTimes) { (tree) throws(Errno) in
-            let node = try tree.node(at)
-            if access == .omit && modification == .omit { return }
-            for t in [access, modification] {
-                if case .set(let ts) = t, ts.nanoseconds < 0 || ts.nanoseconds >= 1_000_000_000 {
-                    throw .EINVAL
-                }
-            }
-            let now = tree.now()
-            switch access {
-            case .omit: break
-            case .now: node.atime = now
-            case .set(let ts): node.atime = ts
-            }
-            switch modification {
-            case .omit: break
-            case .now: node.mtime = now
-            case .set(let ts): node.mtime = ts
-            }
-            node.ctime = now
+            try tree.setTimes(try tree.node(at), access: access, modification: modification)
         }
     }
 
@@ -160,23 +122,7 @@ extension MemoryLayer {
 
     public func setXattr(_ at: Place, _ name: [UInt8], _ value: [UInt8], flags: XattrFlags) throws(Errno) {
         try locked(.setXattr) { (tree) throws(Errno) in
-            guard flags.rawValue & ~(XattrFlags.create.rawValue | XattrFlags.replace.rawValue) == 0 else {
-                throw .EINVAL
-            }
-            guard !name.isEmpty, name.count <= 255 else { throw .ERANGE }
-            guard value.count <= XattrRules.maxValue else { throw .E2BIG }
-            let node = try tree.node(at)
-            let ns = try XattrRules.namespace(of: name)
-            if ns == .user && !XattrRules.userAllowed(on: node) { throw .EPERM }
-            try XattrRules.validate(name: name, value: value)
-            if let i = node.xattrs.firstIndex(where: { $0.name == name }) {
-                if flags.contains(.create) { throw .EEXIST }
-                node.xattrs[i].value = value
-            } else {
-                if flags.contains(.replace) { throw .ENODATA }
-                node.xattrs.append((name: name, value: value))
-            }
-            node.ctime = tree.now()
+            try tree.setXattr(name, value, flags: flags) { () throws(Errno) in try tree.node(at) }
         }
     }
 

@@ -119,4 +119,24 @@ import Testing
         #expect(try f.stat("bin").uid == 7)
         #expect(f.errno { try f.fs.getxattr(try f.node("bin"), name: CapabilityCopyUpTests.name) } == .ENODATA)
     }
+
+    /// A regular file is copied up into an unnamed file that is then linked into place (a failed
+    /// link leaves neither the copy nor anything in the work directory); a directory is built as a
+    /// named work entry and renamed.
+    @Test func regularFileCopyIsLinkedDirectoryIsRenamed() throws {
+        let f = try Fixture { b in
+            try b.file(b.lowers[0], "d/file", "data")
+            try b.dirs(b.lowers[0], "e/sub")
+        }
+        let upper = try #require(f.upper)
+        upper.injectFault(.EDQUOT, on: .link)
+        #expect(f.errno { try f.write("d/file", "x", at: 4) } == .EDQUOT)
+        #expect(f.errno { _ = try upper.stat(.tree(RelPath("d/file"))) } == .ENOENT)
+        #expect(try upper.readDirectory(.tree(RelPath("d"))).isEmpty)
+        try f.write("d/file", "x", at: 4)
+        #expect(try f.read("d/file") == "datax")
+        upper.injectFault(.EDQUOT, on: .link)
+        try f.mkdir("e/sub/new")  // copies up e and e/sub: renamed, the pending link fault untouched
+        #expect(f.errno { try f.write("d/file", "y", at: 5) } == nil)
+    }
 }

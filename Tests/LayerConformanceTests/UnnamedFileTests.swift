@@ -1,14 +1,13 @@
 import LayerAPI
 import Testing
 
-/// The POSIX upper layer's unnamed files (O_TMPFILE), in which copy-ups are built: nothing is
-/// visible until the link, which brings data and every attribute at once and never replaces a
-/// name. (The memory layer has none: `createUnnamed` gives nil and the engine uses named work
-/// entries, which the other suites cover on both layers.)
+/// Unnamed files (O_TMPFILE on the POSIX layer), in which copy-ups are built: nothing is visible
+/// until the link, which brings data and every attribute at once and never replaces a name.
 @Suite("unnamed files")
-struct PosixUnnamedFileTests {
-    @Test func builtWithoutANameThenLinkedWhole() async throws {
-        try await withLayer(.posix) { layer in
+struct UnnamedFileTests {
+    @Test(arguments: LayerFactory.all)
+    func builtWithoutANameThenLinkedWhole(_ factory: LayerFactory) async throws {
+        try await withLayer(factory) { layer in
             try layer.mkdir(at("d"), mode: 0o755)
             let f = try #require(try layer.createUnnamed(mode: 0o600))
             let written = try bytes("data").withUnsafeBytes { (b) throws(Errno) -> Int in try f.write(b, at: 0) }
@@ -31,6 +30,12 @@ struct PosixUnnamedFileTests {
             #expect(throws: Errno.EEXIST) { try layer.link(g, to: at("d/f")) }
             g.close()
             #expect(try contents(layer, at("d/f")) == bytes("data"))
+            #expect(try names(layer, at("d")) == ["f"])
+
+            // Closed without a link: nothing is left anywhere.
+            let h = try #require(try layer.createUnnamed(mode: 0o600))
+            _ = try bytes("gone").withUnsafeBytes { (b) throws(Errno) -> Int in try h.write(b, at: 0) }
+            h.close()
             #expect(try names(layer, at("d")) == ["f"])
         }
     }
