@@ -72,7 +72,8 @@ extension OverlayFS {
         }
     }
 
-    /// The last step of every copy-up, under `namespace`: puts the finished copy in place, puts the parent's times back (the copy-up itself must not change them), and records
+    /// The last step of every copy-up, under `namespace`: puts the finished copy in place, puts
+    /// the parent's times back (the copy-up itself must not change them), and records
     /// the node as upper (`update` changes its placement) under the inode number it showed before.
     /// Nothing can fail after the rename.
     func installCopy(

@@ -126,6 +126,7 @@ import Testing
     @Test func regularFileCopyIsLinkedDirectoryIsRenamed() throws {
         let f = try Fixture { b in
             try b.file(b.lowers[0], "d/file", "data")
+            try b.file(b.lowers[0], "d/other", "o")
             try b.dirs(b.lowers[0], "e/sub")
         }
         let upper = try #require(f.upper)
@@ -136,7 +137,9 @@ import Testing
         try f.write("d/file", "x", at: 4)
         #expect(try f.read("d/file") == "datax")
         upper.injectFault(.EDQUOT, on: .link)
-        try f.mkdir("e/sub/new")  // copies up e and e/sub: renamed, the pending link fault untouched
-        #expect(f.errno { try f.write("d/file", "y", at: 5) } == nil)
+        // Copies up e and e/sub (renamed into place): the pending link fault does not fire...
+        #expect(f.errno { try f.mkdir("e/sub/new") } == nil)
+        // ...until the next regular file's copy-up links it.
+        #expect(f.errno { try f.write("d/other", "y", at: 1) } == .EDQUOT)
     }
 }
